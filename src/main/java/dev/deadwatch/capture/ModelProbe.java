@@ -1,0 +1,207 @@
+package dev.deadwatch.capture;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.nn.Block;
+import ai.djl.training.ParameterStore;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * A block bound to the probe batch in one precision: evaluates {@code f(x_1..x_n; w)} for the
+ * block's current parameters, and captures activations of sub-blocks. Every array a call creates
+ * lives in a scoped sub-manager closed before the call returns (or when the returned
+ * {@link Capture} is closed).
+ */
+public final class ModelProbe implements AutoCloseable {
+
+    private final Block block;
+    private final BlockPaths paths;
+    private final Precision precision;
+    private final OutputMetric metric;
+    private final NDManager manager;
+    private final NDList inputs;
+    private final NDList labels;
+    private final int samples;
+
+    /**
+     * @param block the block the reads run on (the model, or its float64 replica)
+     * @param probe the probe batch
+     * @param precision the block's precision
+     * @param metric the output metric
+     */
+    public ModelProbe(Block block, ProbeBatch probe, Precision precision, OutputMetric metric) {
+        this.block = Objects.requireNonNull(block, "block");
+        this.precision = Objects.requireNonNull(precision, "precision");
+        this.metric = Objects.requireNonNull(metric, "metric");
+        this.paths = BlockPaths.of(block);
+        this.manager = probe.inputs().head().getManager().newSubManager();
+        this.manager.setName("deadwatch-model-probe");
+        this.inputs = ProbeBatch.as(probe.inputs(), precision.dataType(), manager);
+        this.labels = ProbeBatch.as(probe.labels(), precision.dataType(), manager);
+        this.samples = probe.size();
+    }
+
+    /** @return the block */
+    public Block block() {
+        return block;
+    }
+
+    /** @return stable paths of the block's sub-blocks */
+    public BlockPaths paths() {
+        return paths;
+    }
+
+    /** @return the precision */
+    public Precision precision() {
+        return precision;
+    }
+
+    /** @return the output metric */
+    public OutputMetric metric() {
+        return metric;
+    }
+
+    /** @return the number of probe samples {@code n} */
+    public int samples() {
+        return samples;
+    }
+
+    /** @return the probe labels in this precision (owned here: do not close) */
+    public NDList labels() {
+        return labels;
+    }
+
+    /** @return the probe inputs in this precision (owned here: do not close) */
+    public NDList inputs() {
+        return inputs;
+    }
+
+    /**
+     * One forward pass of the probe batch with the block's current parameters.
+     *
+     * @return the first output, widened to float64, with its last-axis width
+     */
+    public Outputs evaluate() {
+        try (NDManager scoped = manager.newSubManager()) {
+            NDList in = copyInto(inputs, scoped);
+            NDArray out = forward(scoped, in, false).head();
+            long width = out.getShape().dimension() == 1 ? 1 : out.getShape().tail();
+            return new Outputs(ParameterState.toDoubles(out), Math.toIntExact(width));
+        }
+    }
+
+    /**
+     * One forward pass that records sub-block activations. Close the capture to free them.
+     *
+     * @param outputsOf paths whose outputs to record
+     * @param inputsOf paths whose inputs to record
+     * @param gradientProbes paths whose outputs get a gradient probe
+     * @param training whether the forward is a training forward (needed for backward)
+     * @return the capture
+     */
+    public Capture capture(Set<String> outputsOf, Set<String> inputsOf, Set<String> gradientProbes,
+            boolean training) {
+        NDManager scoped = manager.newSubManager();
+        try {
+            NDList in = copyInto(inputs, scoped);
+            NDList out;
+            TapSession session = TapSession.open(paths, outputsOf, inputsOf, gradientProbes);
+            try {
+                out = forward(scoped, in, training);
+            } finally {
+                session.close();
+            }
+            return new Capture(scoped, session, out);
+        } catch (RuntimeException e) {
+            scoped.close();
+            throw e;
+        }
+    }
+
+    private NDList forward(NDManager scoped, NDList in, boolean training) {
+        ParameterStore ps = new ParameterStore(scoped, false);
+        NDList out = block.forward(ps, in, training);
+        // ops on parameters may attach results to a parameter's manager; bring them home
+        for (NDArray a : out) {
+            a.attach(scoped);
+        }
+        return out;
+    }
+
+    private static NDList copyInto(NDList list, NDManager scoped) {
+        NDList out = new NDList(list.size());
+        for (NDArray a : list) {
+            NDArray c = a.duplicate();
+            c.attach(scoped);
+            out.add(c);
+        }
+        return out;
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+
+    /**
+     * Model outputs on the probe batch.
+     *
+     * @param values row-major float64 values
+     * @param width last-axis width
+     */
+    public record Outputs(double[] values, int width) {
+        /** Defensive copy. */
+        public Outputs {
+            values = values.clone();
+        }
+
+        @Override
+        public double[] values() {
+            return values.clone();
+        }
+
+        /** @return root-mean-square of the values */
+        public double rms() {
+            double s = 0;
+            for (double v : values) {
+                s += v * v;
+            }
+            return Math.sqrt(s / Math.max(1, values.length));
+        }
+    }
+
+    /** Recorded activations of one forward pass; closing frees every array of the pass. */
+    public static final class Capture implements AutoCloseable {
+        private final NDManager manager;
+        private final TapSession session;
+        private final NDList output;
+
+        Capture(NDManager manager, TapSession session, NDList output) {
+            this.manager = manager;
+            this.session = session;
+            this.output = output;
+        }
+
+        /** @return the manager of this pass (create derived arrays under it) */
+        public NDManager manager() {
+            return manager;
+        }
+
+        /** @return the session with the recorded arrays */
+        public TapSession session() {
+            return session;
+        }
+
+        /** @return the model's output of this pass */
+        public NDList output() {
+            return output;
+        }
+
+        @Override
+        public void close() {
+            manager.close();
+        }
+    }
+}

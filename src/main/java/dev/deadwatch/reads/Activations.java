@@ -1,0 +1,155 @@
+package dev.deadwatch.reads;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import dev.deadwatch.capture.ParameterState;
+import dev.deadwatch.linalg.Spectrum;
+import dev.deadwatch.linalg.SymmetricEigen;
+import java.util.List;
+
+/**
+ * Activation matrices (rows = samples × positions, columns = the last axis) and their
+ * covariance spectra. The heavy products run on the engine in float64; the eigensolve in Java.
+ */
+public final class Activations {
+
+    /** Default cap on the rows of an activation matrix (METHOD §2 {@code N_max}). */
+    public static final int DEFAULT_MAX_ROWS = 4096;
+
+    private Activations() {}
+
+    /**
+     * Flattens the recorded calls of one block to {@code rows × width}, concatenates them,
+     * keeps at most {@code maxRows} rows (evenly spaced, so deterministic), converts to float64
+     * and centres the columns.
+     *
+     * @param calls one array per call of the block, last axis = width
+     * @param maxRows row cap
+     * @param into manager owning the result
+     * @return the centred float64 matrix
+     */
+    public static NDArray centred(List<NDArray> calls, int maxRows, NDManager into) {
+        if (calls == null || calls.isEmpty()) {
+            throw new IllegalArgumentException("no activations recorded");
+        }
+        if (maxRows < 2) {
+            throw new IllegalArgumentException("maxRows must be >= 2, got " + maxRows);
+        }
+        NDList flat = new NDList();
+        long width = -1;
+        for (NDArray a : calls) {
+            long w = a.getShape().dimension() == 1 ? 1 : a.getShape().tail();
+            if (width >= 0 && w != width) {
+                throw new IllegalArgumentException("calls have different widths " + width + " and " + w);
+            }
+            width = w;
+            NDArray f = a.reshape(-1, w).toType(DataType.FLOAT64, false);
+            f.attach(into);
+            flat.add(f);
+        }
+        NDArray all = flat.size() == 1 ? flat.head() : NDArrays.concat(flat, 0);
+        all.attach(into);
+        long rows = all.getShape().get(0);
+        if (rows > maxRows) {
+            long[] idx = new long[maxRows];
+            for (int i = 0; i < maxRows; i++) {
+                idx[i] = i * rows / maxRows;
+            }
+            NDArray index = into.create(idx);
+            all = all.get(index);
+            all.attach(into);
+        }
+        NDArray centred = all.sub(all.mean(new int[] {0}, true));
+        centred.attach(into);
+        return centred;
+    }
+
+    /**
+     * The spectrum of {@code C = AᵀA/rows} for a centred {@code A}, computed through the smaller
+     * of {@code AᵀA} and {@code AAᵀ} (same non-zero spectrum; the missing eigenvalues are zeros).
+     *
+     * @param centred centred float64 matrix
+     * @return spectrum with {@code width} entries
+     */
+    public static Spectrum spectrum(NDArray centred) {
+        long rows = centred.getShape().get(0);
+        long width = centred.getShape().get(1);
+        NDArray g = rows >= width
+                ? centred.transpose().matMul(centred).div(rows)
+                : centred.matMul(centred.transpose()).div(rows);
+        int order = Math.toIntExact(Math.min(rows, width));
+        try {
+            double[] values = SymmetricEigen.of(ParameterState.toDoubles(g), order, false).values();
+            return Spectrum.of(values, Math.toIntExact(width));
+        } finally {
+            g.close();
+        }
+    }
+
+    /**
+     * Full eigendecomposition of {@code C = AᵀA/rows} (width × width) for a centred {@code A}.
+     *
+     * @param centred centred float64 matrix
+     * @return the decomposition with eigenvectors
+     */
+    public static Covariance covariance(NDArray centred) {
+        long rows = centred.getShape().get(0);
+        int width = Math.toIntExact(centred.getShape().get(1));
+        NDArray c = centred.transpose().matMul(centred).div(rows);
+        try {
+            double[] m = ParameterState.toDoubles(c);
+            return new Covariance(m, width, SymmetricEigen.of(m, width, true));
+        } finally {
+            c.close();
+        }
+    }
+
+    /**
+     * A covariance matrix and its decomposition.
+     *
+     * @param matrix row-major {@code width × width}
+     * @param width the order
+     * @param eigen its eigendecomposition
+     */
+    public record Covariance(double[] matrix, int width, SymmetricEigen eigen) {
+        /** Defensive copy. */
+        public Covariance {
+            matrix = matrix.clone();
+        }
+
+        @Override
+        public double[] matrix() {
+            return matrix.clone();
+        }
+
+        /** @return {@code vᵀ C v} */
+        public double rayleigh(double[] v) {
+            double s = 0;
+            for (int i = 0; i < width; i++) {
+                double row = 0;
+                for (int j = 0; j < width; j++) {
+                    row += matrix[i * width + j] * v[j];
+                }
+                s += v[i] * row;
+            }
+            return s;
+        }
+
+        /** @return the trace */
+        public double trace() {
+            double t = 0;
+            for (int i = 0; i < width; i++) {
+                t += matrix[i * width + i];
+            }
+            return t;
+        }
+
+        /** @return the spectrum */
+        public Spectrum spectrum() {
+            return Spectrum.of(eigen.values(), width);
+        }
+    }
+}

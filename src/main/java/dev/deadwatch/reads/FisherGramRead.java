@@ -1,0 +1,130 @@
+package dev.deadwatch.reads;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.nn.Block;
+import ai.djl.nn.Parameter;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.loss.Loss;
+import ai.djl.util.Pair;
+import dev.deadwatch.capture.ModelProbe;
+import dev.deadwatch.capture.ParameterState;
+import dev.deadwatch.linalg.Spectrum;
+import dev.deadwatch.linalg.SymmetricEigen;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The Fisher side of the DDS read (METHOD §2): for a Linear layer with input activations
+ * {@code a_is} and output gradients {@code δ_is}, the per-sample-gradient Gram
+ * {@code G_ij = Σ_{s,s'} (δ_is·δ_js')(a_is·a_js')} from one forward and one backward pass,
+ * without forming per-sample gradients. The gradient is of the summed per-sample loss on the
+ * probe labels (empirical Fisher of the weight; the bias is not included).
+ *
+ * <p>Parameter gradients touched by the backward pass are restored afterwards, so a read on the
+ * training model leaves the next training step unchanged.
+ */
+public final class FisherGramRead {
+
+    private final DdsRead dds;
+
+    /** @param dds the read whose observables are taken on {@code G} */
+    public FisherGramRead(DdsRead dds) {
+        this.dds = dds;
+    }
+
+    /**
+     * @param probe the model on the probe batch (needs labels)
+     * @param linearPaths paths of Linear blocks to read
+     * @param loss the training loss (DJL losses average over the batch; the Gram is of the
+     *     per-sample terms)
+     * @return one result per path, in the given order
+     */
+    public List<DdsResult> read(ModelProbe probe, List<String> linearPaths, Loss loss) {
+        return grams(probe, linearPaths, loss).entrySet().stream()
+                .map(e -> {
+                    int n = probe.samples();
+                    double[] values = SymmetricEigen.of(e.getValue(), n, false).values();
+                    return dds.fromSpectrum(e.getKey(), Side.FISHER, n, Spectrum.of(values, n), 0);
+                })
+                .toList();
+    }
+
+    /**
+     * The Grams themselves.
+     *
+     * @return path → row-major {@code n × n} Gram
+     */
+    public static Map<String, double[]> grams(ModelProbe probe, List<String> linearPaths, Loss loss) {
+        if (probe.labels().isEmpty()) {
+            throw new IllegalArgumentException("the Fisher side needs probe labels");
+        }
+        Set<String> paths = new LinkedHashSet<>(linearPaths);
+        Block block = probe.block();
+        List<Parameter> params = new ArrayList<>();
+        List<byte[]> savedGrads = new ArrayList<>();
+        for (Pair<String, Parameter> p : block.getParameters()) {
+            NDArray a = p.getValue().getArray();
+            if (a.hasGradient()) {
+                params.add(p.getValue());
+                ByteBuffer bb = a.getGradient().toByteBuffer();
+                byte[] b = new byte[bb.remaining()];
+                bb.get(b);
+                savedGrads.add(b);
+            }
+        }
+        int n = probe.samples();
+        Map<String, double[]> out = new LinkedHashMap<>();
+        try (GradientCollector gc = Engine.getInstance().newGradientCollector();
+                ModelProbe.Capture cap = probe.capture(Set.of(), paths, paths, false)) {
+            NDManager m = cap.manager();
+            NDArray value = loss.evaluate(probe.labels(), cap.output()).mul(n);
+            gc.backward(value);
+            for (String path : paths) {
+                List<NDArray> ins = cap.session().inputs().get(path);
+                List<NDArray> deltas = cap.session().probes().get(path);
+                if (ins == null || deltas == null || ins.size() != 1 || deltas.size() != 1) {
+                    throw new IllegalStateException("layer " + path
+                            + " must be called exactly once per forward for the Fisher side");
+                }
+                out.put(path, gram(ins.get(0), deltas.get(0).getGradient(), n, m));
+            }
+        } finally {
+            for (int i = 0; i < params.size(); i++) {
+                params.get(i).getArray().getGradient()
+                        .set(ByteBuffer.wrap(savedGrads.get(i)).order(ByteOrder.nativeOrder()));
+            }
+        }
+        return out;
+    }
+
+    private static double[] gram(NDArray input, NDArray delta, int n, NDManager m) {
+        try (NDManager s = m.newSubManager()) {
+            NDArray a = input.toType(ai.djl.ndarray.types.DataType.FLOAT64, false).reshape(n, -1, input.getShape().tail());
+            NDArray d = delta.toType(ai.djl.ndarray.types.DataType.FLOAT64, false).reshape(n, -1, delta.getShape().tail());
+            a.attach(s);
+            d.attach(s);
+            long positions = a.getShape().get(1);
+            NDArray af = a.reshape(n * positions, -1);
+            NDArray df = d.reshape(n * positions, -1);
+            NDArray prod = af.matMul(af.transpose()).mul(df.matMul(df.transpose()));
+            NDArray g = prod.reshape(n, positions, n, positions).sum(new int[] {1, 3});
+            g.attach(s);
+            return ParameterState.toDoubles(g);
+        }
+    }
+
+    /** @return the DDS read used on the Grams */
+    public DdsRead dds() {
+        return dds;
+    }
+
+}

@@ -1,0 +1,152 @@
+package dev.deadwatch.reads;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dev.deadwatch.linalg.Spectrum;
+import java.util.List;
+
+/**
+ * The forward-pass-only LayerNorm inverse-scale read (METHOD §1, arXiv 2606.19491).
+ *
+ * <p>For {@code h = γ ⊙ (x - mean x)/std x + β}, the centred {@code z} sums to zero, so
+ * {@code u = γ⁻¹/‖γ⁻¹‖} is an exact kernel vector of the centred covariance of {@code h} for any
+ * input distribution. The parameter-only part needs no data; one forward pass gives the
+ * Rayleigh quotient along {@code u}, its alignment with the bottom eigenvector, and the dead
+ * directions beyond {@code u}.
+ */
+public final class LayerNormRead {
+
+    /** Below this relative Rayleigh quotient the kernel is present (mean-subtracting norm). */
+    public static final double KERNEL_RAYLEIGH = 1e-6;
+
+    private final int maxRows;
+    private final double epsDead;
+
+    /** A read with the METHOD defaults ({@code N_max} 4096, ε_dead 1e-4). */
+    public LayerNormRead() {
+        this(Activations.DEFAULT_MAX_ROWS, Spectrum.EPS_DEAD);
+    }
+
+    /**
+     * @param maxRows row cap, at least 2
+     * @param epsDead relative eigenvalue below which a direction is dead, in (0,1)
+     */
+    public LayerNormRead(int maxRows, double epsDead) {
+        if (maxRows < 2) {
+            throw new IllegalArgumentException("maxRows must be >= 2, got " + maxRows);
+        }
+        if (!(epsDead > 0 && epsDead < 1)) {
+            throw new IllegalArgumentException("epsDead must be in (0,1), got " + epsDead);
+        }
+        this.maxRows = maxRows;
+        this.epsDead = epsDead;
+    }
+
+    /**
+     * The inverse-scale direction {@code u = γ⁻¹ / ‖γ⁻¹‖}.
+     *
+     * @param gamma the scale
+     * @return {@code u}, or {@code null} if some {@code γ_i} is zero (then {@code e_i} is the
+     *     dead direction instead)
+     */
+    public static double[] inverseScale(double[] gamma) {
+        double[] u = new double[gamma.length];
+        double norm = 0;
+        for (int i = 0; i < gamma.length; i++) {
+            if (gamma[i] == 0) {
+                return null;
+            }
+            u[i] = 1.0 / gamma[i];
+            norm += u[i] * u[i];
+        }
+        norm = Math.sqrt(norm);
+        for (int i = 0; i < u.length; i++) {
+            u[i] /= norm;
+        }
+        return u;
+    }
+
+    /**
+     * The parameter-only read: no data needed.
+     *
+     * @param layer block path
+     * @param gamma the scale {@code γ}
+     * @return a result whose data-dependent fields are {@code NaN} / 0 / false
+     */
+    public LayerNormResult parametersOnly(String layer, double[] gamma) {
+        checkGamma(gamma);
+        double min = Double.POSITIVE_INFINITY;
+        double max = 0;
+        int dead = 0;
+        for (double g : gamma) {
+            double a = Math.abs(g);
+            min = Math.min(min, a);
+            max = Math.max(max, a);
+            if (g == 0) {
+                dead++;
+            }
+        }
+        return new LayerNormResult(layer, gamma.length, min, min == 0 ? Double.POSITIVE_INFINITY : max / min,
+                dead, Double.NaN, Double.NaN, dead, false);
+    }
+
+    /**
+     * The full read from one forward pass.
+     *
+     * @param layer block path
+     * @param gamma the scale {@code γ}
+     * @param outputs recorded outputs of the norm layer (last axis = {@code d})
+     * @param scratch manager for temporaries
+     * @return the result
+     */
+    public LayerNormResult read(String layer, double[] gamma, List<NDArray> outputs,
+            NDManager scratch) {
+        LayerNormResult p = parametersOnly(layer, gamma);
+        try (NDManager m = scratch.newSubManager()) {
+            NDArray a = Activations.centred(outputs, maxRows, m);
+            if (a.getShape().get(1) != gamma.length) {
+                throw new IllegalArgumentException("layer " + layer + " output width "
+                        + a.getShape().get(1) + " differs from gamma length " + gamma.length);
+            }
+            Activations.Covariance c = Activations.covariance(a);
+            double[] rho = c.spectrum().relative();
+            int below = 0;
+            for (double r : rho) {
+                if (r < epsDead) {
+                    below++;
+                }
+            }
+            double[] u = inverseScale(gamma);
+            if (u == null) {
+                return new LayerNormResult(layer, gamma.length, p.gammaMinAbs(), p.gammaRatio(),
+                        p.deadCoordinates(), Double.NaN, Double.NaN, below, false);
+            }
+            double meanVariance = c.trace() / gamma.length;
+            double q = meanVariance > 0 ? c.rayleigh(u) / meanVariance : Double.NaN;
+            double alignment = Math.abs(dot(u, c.eigen().bottomVector()));
+            boolean kernel = q < KERNEL_RAYLEIGH;
+            int extra = Math.max(0, below - (kernel ? 1 : 0));
+            return new LayerNormResult(layer, gamma.length, p.gammaMinAbs(), p.gammaRatio(),
+                    p.deadCoordinates(), q, alignment, extra, kernel);
+        }
+    }
+
+    private static void checkGamma(double[] gamma) {
+        if (gamma == null || gamma.length < 2) {
+            throw new IllegalArgumentException("gamma must have at least 2 entries");
+        }
+        for (int i = 0; i < gamma.length; i++) {
+            if (!Double.isFinite(gamma[i])) {
+                throw new IllegalArgumentException("gamma[" + i + "] is not finite: " + gamma[i]);
+            }
+        }
+    }
+
+    private static double dot(double[] a, double[] b) {
+        double s = 0;
+        for (int i = 0; i < a.length; i++) {
+            s += a[i] * b[i];
+        }
+        return s;
+    }
+}
