@@ -81,9 +81,12 @@ public final class Matrices {
     }
 
     /**
-     * @return the matrix exponential of a skew-symmetric {@code n × n} matrix, a rotation,
-     *     computed from the eigendecomposition of the symmetric {@code -S²} is avoided: a
-     *     scaling-and-squaring Taylor series is exact to float64 for the small norms used here
+     * Matrix exponential by scaling and squaring with a 20-term Taylor series (accurate to
+     * float64 rounding for any norm, since the scaled matrix has norm below 1/2).
+     *
+     * @param s row-major {@code n × n} matrix
+     * @param n order
+     * @return {@code exp(S)}
      */
     public static double[] expm(double[] s, int n) {
         double norm = 0;
@@ -118,5 +121,37 @@ public final class Matrices {
             id[i * n + i] = 1;
         }
         return id;
+    }
+
+    /**
+     * The top right singular vector of a row-major {@code rows × cols} matrix (top eigenvector
+     * of {@code WᵀW}).
+     *
+     * @return unit vector of length {@code cols}
+     */
+    public static double[] topRightSingular(double[] w, int rows, int cols) {
+        double[] wtw = multiply(transpose(w, rows, cols), w, cols, rows, cols);
+        return SymmetricEigen.of(wtw, cols, true).vector(0);
+    }
+
+    /**
+     * The top left singular vector (top eigenvector of {@code WWᵀ}).
+     *
+     * @return unit vector of length {@code rows}
+     */
+    public static double[] topLeftSingular(double[] w, int rows, int cols) {
+        double[] wwt = multiply(w, transpose(w, rows, cols), rows, cols, rows);
+        return SymmetricEigen.of(wwt, rows, true).vector(0);
+    }
+
+    /** @return the outer product {@code a bᵀ}, row-major {@code |a| × |b|} */
+    public static double[] outer(double[] a, double[] b) {
+        double[] o = new double[a.length * b.length];
+        for (int i = 0; i < a.length; i++) {
+            for (int j = 0; j < b.length; j++) {
+                o[i * b.length + j] = a[i] * b[j];
+            }
+        }
+        return o;
     }
 }

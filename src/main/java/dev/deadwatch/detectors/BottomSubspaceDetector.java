@@ -1,0 +1,111 @@
+package dev.deadwatch.detectors;
+
+import ai.djl.nn.Block;
+import ai.djl.nn.Parameter;
+import ai.djl.nn.core.Linear;
+import dev.deadwatch.linalg.Matrices;
+import dev.deadwatch.linalg.Spectrum;
+import dev.deadwatch.reads.Activations;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The alignment-free bottom subspace (METHOD §3): for a Linear {@code L}, the bottom
+ * eigenvectors {@code e} of its input-activation covariance (relative eigenvalue below
+ * {@code ε_dead}), in whatever basis training left. The path moves {@code L} along
+ * {@code r eᵀ} ({@code r} its top left singular vector) and, when a Linear {@code P} produces
+ * {@code L}'s input (directly or through a parameter-free block), {@code P} along
+ * {@code e v₁ᵀ} jointly. The order is read, not predicted.
+ */
+public final class BottomSubspaceDetector implements Detector {
+
+    /** At most this many candidates per layer. */
+    public static final int MAX_CANDIDATES = 8;
+
+    private final double epsDead;
+
+    /** A detector at {@link Spectrum#EPS_DEAD}. */
+    public BottomSubspaceDetector() {
+        this(Spectrum.EPS_DEAD);
+    }
+
+    /** @param epsDead relative eigenvalue threshold, in (0,1) */
+    public BottomSubspaceDetector(double epsDead) {
+        if (!(epsDead > 0 && epsDead < 1)) {
+            throw new IllegalArgumentException("epsDead must be in (0,1), got " + epsDead);
+        }
+        this.epsDead = epsDead;
+    }
+
+    @Override
+    public String name() {
+        return "bottom-subspace";
+    }
+
+    @Override
+    public List<Candidate> detect(DetectorContext ctx) {
+        List<Candidate> out = new ArrayList<>();
+        for (List<String> run : ctx.siblingRuns()) {
+            for (int i = 1; i < run.size(); i++) {
+                Block l = ctx.paths().blockAt(run.get(i));
+                if (!(l instanceof Linear)) {
+                    continue;
+                }
+                Block producer = null;
+                Block prev = ctx.paths().blockAt(run.get(i - 1));
+                if (prev instanceof Linear) {
+                    producer = prev;
+                } else if (i >= 2 && DetectorContext.isParameterFree(prev)
+                        && ctx.paths().blockAt(run.get(i - 2)) instanceof Linear) {
+                    producer = ctx.paths().blockAt(run.get(i - 2));
+                }
+                out.addAll(layer(ctx, run.get(i), l, producer));
+            }
+        }
+        return out;
+    }
+
+    private List<Candidate> layer(DetectorContext ctx, String path, Block l, Block producer) {
+        Activations.Covariance cov = ctx.inputCovariance(path);
+        double[] rho = cov.spectrum().relative();
+        Parameter lw = DetectorContext.parameter(l, "weight");
+        int outDim = (int) lw.getArray().getShape().get(0);
+        int width = (int) lw.getArray().getShape().get(1);
+        if (width != cov.width()) {
+            return List.of();
+        }
+        double[] lv = DetectorContext.values(lw);
+        if (Matrices.dot(lv, lv) == 0) {
+            return List.of();
+        }
+        double[] r = Matrices.topLeftSingular(lv, outDim, width);
+        Parameter pw = producer == null ? null : DetectorContext.parameter(producer, "weight");
+        double[] pv = pw == null ? null : DetectorContext.values(pw);
+        int pin = pw == null ? 0 : (int) pw.getArray().getShape().get(1);
+        if (pw != null && (pw.getArray().getShape().get(0) != width || Matrices.dot(pv, pv) == 0)) {
+            pw = null;
+        }
+        double[] v1 = pw == null ? null : Matrices.topRightSingular(pv, width, pin);
+        List<Candidate> out = new ArrayList<>();
+        for (int i = width - 1; i >= 0 && out.size() < MAX_CANDIDATES; i--) {
+            if (rho[i] >= epsDead) {
+                break;
+            }
+            double[] e = cov.eigen().vector(i);
+            List<Parameter> params = new ArrayList<>();
+            List<double[]> base = new ArrayList<>();
+            List<double[]> dir = new ArrayList<>();
+            if (pw != null) {
+                params.add(pw);
+                base.add(pv);
+                dir.add(Matrices.outer(e, v1));
+            }
+            params.add(lw);
+            base.add(lv);
+            dir.add(Matrices.outer(r, e));
+            out.add(new Candidate("bottom-subspace[" + out.size() + "]", path,
+                    new StraightPath(params, base, dir), Prediction.none()));
+        }
+        return out;
+    }
+}

@@ -1,0 +1,191 @@
+package dev.deadwatch.detectors;
+
+import ai.djl.nn.Block;
+import ai.djl.nn.Parameter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * Node death (METHOD §3): in Linear → activation → Linear (or Conv → activation → Conv), a
+ * hidden unit {@code j} whose incoming row (with its bias) and outgoing column both have near
+ * zero norm. The base point zeroes both; the direction is the joint unit vector of the current
+ * (incoming, outgoing) values, or a seeded random one if they are exactly zero. Predicted order
+ * {@code p + 1}, {@code p} the activation's degree at 0.
+ */
+public final class NodeDeathDetector implements Detector {
+
+    /** Default threshold on the unit's norm product relative to the layer's typical unit. */
+    public static final double DEFAULT_THRESHOLD = 1e-3;
+
+    private final double threshold;
+
+    /** A detector with {@link #DEFAULT_THRESHOLD}. */
+    public NodeDeathDetector() {
+        this(DEFAULT_THRESHOLD);
+    }
+
+    /** @param threshold relative norm-product threshold, in (0, 1) */
+    public NodeDeathDetector(double threshold) {
+        if (!(threshold > 0 && threshold < 1)) {
+            throw new IllegalArgumentException("threshold must be in (0,1), got " + threshold);
+        }
+        this.threshold = threshold;
+    }
+
+    @Override
+    public String name() {
+        return "node-death";
+    }
+
+    @Override
+    public List<Candidate> detect(DetectorContext ctx) {
+        List<Candidate> out = new ArrayList<>();
+        for (List<String> run : ctx.siblingRuns()) {
+            for (int i = 0; i + 2 < run.size(); i++) {
+                Block first = ctx.paths().blockAt(run.get(i));
+                Block act = ctx.paths().blockAt(run.get(i + 1));
+                Block second = ctx.paths().blockAt(run.get(i + 2));
+                if (!DetectorContext.isAffine(first) || !DetectorContext.isParameterFree(act)
+                        || !DetectorContext.isAffine(second)) {
+                    continue;
+                }
+                int p = ctx.activationDegree(act);
+                if (p < 1) {
+                    continue;
+                }
+                out.addAll(units(run.get(i), first, second, p));
+            }
+        }
+        return out;
+    }
+
+    private List<Candidate> units(String layer, Block first, Block second, int degree) {
+        Parameter w1 = DetectorContext.parameter(first, "weight");
+        Parameter b1 = DetectorContext.parameter(first, "bias");
+        Parameter w2 = DetectorContext.parameter(second, "weight");
+        long hidden = w1.getArray().getShape().get(0);
+        long[] s2 = w2.getArray().getShape().getShape();
+        if (s2.length < 2 || s2[1] != hidden) {
+            return List.of(); // the second layer does not consume this layer's units directly
+        }
+        double[] v1 = DetectorContext.values(w1);
+        double[] vb = b1 == null ? null : DetectorContext.values(b1);
+        double[] v2 = DetectorContext.values(w2);
+        int in = (int) (v1.length / hidden);
+        int outRows = (int) s2[0];
+        int inner = (int) (v2.length / (outRows * hidden)); // kernel size for Conv, 1 for Linear
+        double[] inNorm = new double[(int) hidden];
+        double[] outNorm = new double[(int) hidden];
+        double total1 = 0;
+        double total2 = 0;
+        for (int j = 0; j < hidden; j++) {
+            double s = 0;
+            for (int k = 0; k < in; k++) {
+                s += sq(v1[j * in + k]);
+            }
+            if (vb != null) {
+                s += sq(vb[j]);
+            }
+            inNorm[j] = Math.sqrt(s);
+            total1 += s;
+            double o = 0;
+            for (int r = 0; r < outRows; r++) {
+                for (int k = 0; k < inner; k++) {
+                    o += sq(v2[(r * (int) hidden + j) * inner + k]);
+                }
+            }
+            outNorm[j] = Math.sqrt(o);
+            total2 += o;
+        }
+        double typical = Math.sqrt(total1) * Math.sqrt(total2) / hidden;
+        List<Candidate> out = new ArrayList<>();
+        for (int j = 0; j < hidden; j++) {
+            if (typical > 0 && inNorm[j] * outNorm[j] > threshold * typical) {
+                continue;
+            }
+            if (typical == 0) {
+                continue; // a layer that is entirely zero: nothing to compare against
+            }
+            out.add(candidate(layer, j, w1, b1, w2, v1, vb, v2, in, outRows, (int) hidden, inner, degree));
+        }
+        return out;
+    }
+
+    private Candidate candidate(String layer, int j, Parameter w1, Parameter b1, Parameter w2,
+            double[] v1, double[] vb, double[] v2, int in, int outRows, int hidden, int inner,
+            int degree) {
+        double[] base1 = v1.clone();
+        double[] baseB = vb == null ? null : vb.clone();
+        double[] base2 = v2.clone();
+        double[] d1 = new double[v1.length];
+        double[] dB = vb == null ? null : new double[vb.length];
+        double[] d2 = new double[v2.length];
+        double norm = 0;
+        for (int k = 0; k < in; k++) {
+            d1[j * in + k] = v1[j * in + k];
+            base1[j * in + k] = 0;
+            norm += sq(d1[j * in + k]);
+        }
+        if (vb != null) {
+            dB[j] = vb[j];
+            baseB[j] = 0;
+            norm += sq(dB[j]);
+        }
+        for (int r = 0; r < outRows; r++) {
+            for (int k = 0; k < inner; k++) {
+                int idx = (r * hidden + j) * inner + k;
+                d2[idx] = v2[idx];
+                base2[idx] = 0;
+                norm += sq(d2[idx]);
+            }
+        }
+        if (norm == 0 || sqrtZeroEither(d1, d2, j, in, outRows, hidden, inner)) {
+            Random rnd = new Random(31L * j + 7);
+            for (int k = 0; k < in; k++) {
+                d1[j * in + k] = rnd.nextGaussian();
+            }
+            for (int r = 0; r < outRows; r++) {
+                for (int k = 0; k < inner; k++) {
+                    d2[(r * hidden + j) * inner + k] = rnd.nextGaussian();
+                }
+            }
+        }
+        List<Parameter> params = new ArrayList<>();
+        List<double[]> base = new ArrayList<>();
+        List<double[]> dir = new ArrayList<>();
+        params.add(w1);
+        base.add(base1);
+        dir.add(d1);
+        if (b1 != null) {
+            params.add(b1);
+            base.add(baseB);
+            dir.add(dB);
+        }
+        params.add(w2);
+        base.add(base2);
+        dir.add(d2);
+        return new Candidate("node-death[" + j + "]", layer, new StraightPath(params, base, dir),
+                Prediction.order(degree + 1));
+    }
+
+    /** The joint direction needs both halves: a unit with one side exactly zero gets a random one. */
+    private static boolean sqrtZeroEither(double[] d1, double[] d2, int j, int in, int outRows,
+            int hidden, int inner) {
+        double a = 0;
+        for (int k = 0; k < in; k++) {
+            a += sq(d1[j * in + k]);
+        }
+        double b = 0;
+        for (int r = 0; r < outRows; r++) {
+            for (int k = 0; k < inner; k++) {
+                b += sq(d2[(r * hidden + j) * inner + k]);
+            }
+        }
+        return a == 0 || b == 0;
+    }
+
+    private static double sq(double x) {
+        return x * x;
+    }
+}
