@@ -3,7 +3,7 @@ package dev.deadwatch.census;
 /**
  * The closed-form learning coefficient of reduced-rank regression (METHOD §5; Aoyagi and
  * Watanabe, Neural Networks 18(7), 2005): input {@code M}, output {@code N}, {@code H} hidden
- * units, true rank {@code r ≤ H}.
+ * units, true rank {@code r ≤ min(H, M, N)}.
  *
  * @param lambda the learning coefficient λ
  * @param multiplicity its order {@code m} (1 or 2)
@@ -23,8 +23,10 @@ public record ReducedRankRegression(double lambda, int multiplicity) {
             throw new IllegalArgumentException(
                     "dimensions must be >= 1, got M=" + m + " N=" + n + " H=" + h);
         }
-        if (r < 0 || r > h) {
-            throw new IllegalArgumentException("rank r must be in 0..H=" + h + ", got " + r);
+        int maxRank = Math.min(h, Math.min(m, n));
+        if (r < 0 || r > maxRank) {
+            throw new IllegalArgumentException(
+                    "rank r must be in 0..min(H, M, N)=" + maxRank + ", got " + r);
         }
         if (n + r <= m + h && m + r <= n + h && h + r <= m + n) {
             long s = 2L * (h + r) * (m + n) - (long) (m - n) * (m - n) - (long) (h + r) * (h + r);

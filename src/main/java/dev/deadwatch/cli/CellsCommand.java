@@ -11,6 +11,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Option;
 
 /** {@code deadwatch cells}: the known-answer cells of METHOD §6, as a table or JSON. */
@@ -30,11 +33,20 @@ public final class CellsCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the rows as JSON instead of a table.")
     private boolean json;
 
+    @Spec
+    private CommandSpec spec;
+
     @Override
     public Integer call() {
-        List<Precision> precisions = "all".equalsIgnoreCase(precision)
-                ? List.of(Precision.FLOAT64, Precision.FLOAT32)
-                : List.of(Precision.parse(precision));
+        List<Precision> precisions;
+        try {
+            precisions = "all".equalsIgnoreCase(precision)
+                    ? List.of(Precision.FLOAT64, Precision.FLOAT32)
+                    : List.of(Precision.parse(precision));
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(),
+                    "--precision must be float32, float64 or all, got '" + precision + "'");
+        }
         List<CellResult> rows = new ArrayList<>();
         try (NDManager m = NDManager.newBaseManager()) {
             for (Precision p : precisions) {

@@ -13,8 +13,6 @@ import dev.deadwatch.capture.ModelProbe;
 import dev.deadwatch.capture.ParameterState;
 import dev.deadwatch.linalg.Spectrum;
 import dev.deadwatch.linalg.SymmetricEigen;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -70,15 +68,12 @@ public final class FisherGramRead {
         Set<String> paths = new LinkedHashSet<>(linearPaths);
         Block block = probe.block();
         List<Parameter> params = new ArrayList<>();
-        List<byte[]> savedGrads = new ArrayList<>();
+        List<double[]> savedGrads = new ArrayList<>();
         for (Pair<String, Parameter> p : block.getParameters()) {
             NDArray a = p.getValue().getArray();
             if (a.hasGradient()) {
                 params.add(p.getValue());
-                ByteBuffer bb = a.getGradient().toByteBuffer();
-                byte[] b = new byte[bb.remaining()];
-                bb.get(b);
-                savedGrads.add(b);
+                savedGrads.add(ParameterState.toDoubles(a.getGradient()));
             }
         }
         int n = probe.samples();
@@ -99,8 +94,8 @@ public final class FisherGramRead {
             }
         } finally {
             for (int i = 0; i < params.size(); i++) {
-                params.get(i).getArray().getGradient()
-                        .set(ByteBuffer.wrap(savedGrads.get(i)).order(ByteOrder.nativeOrder()));
+                // widened exactly, so writing back restores the gradient bit for bit
+                ParameterState.write(params.get(i).getArray().getGradient(), savedGrads.get(i));
             }
         }
         return out;

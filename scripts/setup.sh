@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what deadwatch needs to build and test on a fresh Debian machine. Idempotent and
+# quiet when everything is present. Packages come from Debian; Maven artifacts from Maven Central.
+set -euo pipefail
+
+need=()
+command -v java >/dev/null 2>&1 || need+=(openjdk-17-jdk-headless)
+command -v mvn >/dev/null 2>&1 || need+=(maven)
+
+if ((${#need[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "deadwatch setup: missing ${need[*]}; install them (needs root)" >&2
+    exit 1
+  fi
+  echo "deadwatch setup: installing ${need[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+major=$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')
+if [[ "${major:-0}" -lt 17 ]]; then
+  echo "deadwatch setup: Java 17 or newer is required, found ${major:-none}" >&2
+  exit 1
+fi

@@ -1,0 +1,83 @@
+package dev.deadwatch.linalg;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+import java.util.Random;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Test;
+
+class SymmetricEigenTest {
+
+    /** Residual tolerance of {@code A v = λ v}, relative to the top eigenvalue. */
+    private static final double RESIDUAL = 1e-10;
+
+    @ParameterizedTest(name = "n = {0}")
+    @ValueSource(ints = {1, 2, 5, 17, 64})
+    void eigenpairsSatisfyAvEqualsLambdaVAndAreOrthonormal(int n) {
+        Random rnd = new Random(n);
+        double[] g = new double[n * n];
+        for (int i = 0; i < g.length; i++) {
+            g[i] = rnd.nextGaussian();
+        }
+        double[] a = Matrices.multiply(Matrices.transpose(g, n, n), g, n, n, n); // PSD
+        SymmetricEigen e = SymmetricEigen.of(a, n, true);
+        double[] values = e.values();
+        for (int i = 1; i < n; i++) {
+            assertThat(values[i]).isLessThanOrEqualTo(values[i - 1]);
+        }
+        for (int i = 0; i < n; i++) {
+            double[] v = e.vector(i);
+            double[] av = Matrices.multiply(a, v, n, n, 1);
+            for (int k = 0; k < n; k++) {
+                assertThat(av[k]).isCloseTo(values[i] * v[k], within(RESIDUAL * values[0]));
+            }
+            for (int j = 0; j < n; j++) {
+                assertThat(Matrices.dot(v, e.vector(j))).isCloseTo(i == j ? 1 : 0, within(1e-10));
+            }
+        }
+        // reconstruction: trace equals the eigenvalue sum
+        double trace = 0;
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            trace += a[i * n + i];
+            sum += values[i];
+        }
+        assertThat(sum).isCloseTo(trace, within(1e-9 * Math.abs(trace)));
+    }
+
+    @Test
+    void knownAnswer2x2() {
+        SymmetricEigen e = SymmetricEigen.of(new double[] {2, 1, 1, 2}, 2, true);
+        assertThat(e.values()).containsExactly(new double[] {3, 1}, within(1e-14));
+        assertThat(Math.abs(e.vector(0)[0])).isCloseTo(Math.sqrt(0.5), within(1e-14));
+    }
+
+    @Test
+    void rejectsWrongSizeAndNonFinite() {
+        assertThatThrownBy(() -> SymmetricEigen.of(new double[3], 2, false))
+                .hasMessageContaining("length 3");
+        assertThatThrownBy(() -> SymmetricEigen.of(new double[] {1, Double.POSITIVE_INFINITY, 0, 1}, 2, false))
+                .hasMessageContaining("Infinity");
+    }
+
+    @Test
+    void randomOrthogonalIsOrthogonalAndExpmOfSkewIsARotation() {
+        int n = 6;
+        double[] q = Matrices.randomOrthogonal(n, new Random(1));
+        double[] qtq = Matrices.multiply(Matrices.transpose(q, n, n), q, n, n, n);
+        double[] id = Matrices.identity(n);
+        for (int i = 0; i < n * n; i++) {
+            assertThat(qtq[i]).isCloseTo(id[i], within(1e-12));
+        }
+        double[] s = new double[n * n];
+        s[1] = 0.7;
+        s[n] = -0.7; // rotation by 0.7 rad in the (0,1) plane
+        double[] r = Matrices.expm(s, n);
+        assertThat(r[0]).isCloseTo(Math.cos(0.7), within(1e-14));
+        assertThat(r[1]).isCloseTo(Math.sin(0.7), within(1e-14));
+        assertThat(r[n]).isCloseTo(-Math.sin(0.7), within(1e-14));
+    }
+}

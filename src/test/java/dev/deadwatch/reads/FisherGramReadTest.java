@@ -1,0 +1,113 @@
+package dev.deadwatch.reads;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Activation;
+import ai.djl.nn.Parameter;
+import ai.djl.nn.SequentialBlock;
+import ai.djl.nn.core.Linear;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.ParameterStore;
+import ai.djl.training.loss.Loss;
+import dev.deadwatch.capture.ModelProbe;
+import dev.deadwatch.capture.OutputMetric;
+import dev.deadwatch.capture.ParameterState;
+import dev.deadwatch.capture.Precision;
+import dev.deadwatch.capture.ProbeBatch;
+import dev.deadwatch.detectors.DetectorContext;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class FisherGramReadTest {
+
+    /** Relative error allowed between the one-pass Gram and per-sample gradients, float64. */
+    private static final double REL_ERROR = 1e-6;
+
+    @Test
+    void onePassGramEqualsInnerProductsOfPerSampleGradients() {
+        int n = 12;
+        try (NDManager m = NDManager.newBaseManager()) {
+            m.getEngine().setRandomSeed(7);
+            SequentialBlock net = new SequentialBlock()
+                    .add(Linear.builder().setUnits(5).build())
+                    .add(Activation.tanhBlock())
+                    .add(Linear.builder().setUnits(3).build());
+            // sequence input (n, positions=4, width=6): exercises the Σ_{s,s'} of the formula
+            net.initialize(m, DataType.FLOAT64, new Shape(n, 4, 6));
+            NDArray x = m.randomNormal(0, 1, new Shape(n, 4, 6), DataType.FLOAT64);
+            NDArray y = m.randomNormal(0, 1, new Shape(n, 4, 3), DataType.FLOAT64);
+            Loss loss = Loss.l2Loss();
+            try (ProbeBatch probe = ProbeBatch.copyOf(m, new NDList(x), new NDList(y));
+                    ModelProbe mp = new ModelProbe(net, probe, Precision.FLOAT64, OutputMetric.IDENTITY)) {
+                List<String> linears = mp.paths().pathsOf(Linear.class);
+                String before = gradChecksum(net);
+                Map<String, double[]> grams = FisherGramRead.grams(mp, linears, loss);
+                assertThat(gradChecksum(net)).as("parameter gradients restored").isEqualTo(before);
+                for (int li = 0; li < linears.size(); li++) {
+                    Parameter w = DetectorContext.parameter(mp.paths().blockAt(linears.get(li)), "weight");
+                    double[][] g = new double[n][];
+                    for (int i = 0; i < n; i++) {
+                        g[i] = perSampleGradient(net, w, x.get(i + ":" + (i + 1)), y.get(i + ":" + (i + 1)), loss, m);
+                    }
+                    double[] gram = grams.get(linears.get(li));
+                    double maxAbs = 0;
+                    double maxErr = 0;
+                    for (int i = 0; i < n; i++) {
+                        for (int j = 0; j < n; j++) {
+                            double want = dot(g[i], g[j]);
+                            maxAbs = Math.max(maxAbs, Math.abs(want));
+                            maxErr = Math.max(maxErr, Math.abs(gram[i * n + j] - want));
+                        }
+                    }
+                    assertThat(maxAbs).isGreaterThan(0);
+                    assertThat(maxErr / maxAbs).as("layer %s", linears.get(li)).isLessThanOrEqualTo(REL_ERROR);
+                }
+                List<DdsResult> dds = new FisherGramRead(new DdsRead()).read(mp, linears, loss);
+                assertThat(dds).hasSize(2).allSatisfy(r -> {
+                    assertThat(r.side()).isEqualTo(Side.FISHER);
+                    assertThat(r.dimension()).isEqualTo(n);
+                });
+            }
+        }
+    }
+
+    private static double[] perSampleGradient(SequentialBlock net, Parameter w, NDArray xi, NDArray yi,
+            Loss loss, NDManager m) {
+        try (NDManager s = m.newSubManager()) {
+            NDArray before = w.getArray().getGradient().duplicate();
+            before.attach(s);
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                NDArray out = net.forward(new ParameterStore(s, false), new NDList(xi), false).head();
+                gc.backward(loss.evaluate(new NDList(yi), new NDList(out)));
+            }
+            NDArray grad = w.getArray().getGradient().sub(before);
+            grad.attach(s);
+            double[] g = grad.toDoubleArray();
+            w.getArray().getGradient().subi(w.getArray().getGradient()); // zero for the next sample
+            return g;
+        }
+    }
+
+    private static String gradChecksum(SequentialBlock net) {
+        StringBuilder sb = new StringBuilder();
+        for (var p : net.getParameters()) {
+            sb.append(java.util.Arrays.hashCode(ParameterState.toDoubles(p.getValue().getArray().getGradient())));
+        }
+        return sb.toString();
+    }
+
+    private static double dot(double[] a, double[] b) {
+        double s = 0;
+        for (int i = 0; i < a.length; i++) {
+            s += a[i] * b[i];
+        }
+        return s;
+    }
+}

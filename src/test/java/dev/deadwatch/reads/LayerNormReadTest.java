@@ -1,0 +1,98 @@
+package dev.deadwatch.reads;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.norm.LayerNorm;
+import ai.djl.training.ParameterStore;
+import dev.deadwatch.capture.ParameterState;
+import dev.deadwatch.detectors.DetectorContext;
+import dev.deadwatch.nn.RmsNorm;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Test;
+
+class LayerNormReadTest {
+
+    @ParameterizedTest(name = "seed {0}")
+    @ValueSource(longs = {1, 2, 3, 4, 5})
+    void kernelOnRandomGammaBetaAndInputs(long seed) {
+        Random rnd = new Random(seed);
+        int d = 4 + rnd.nextInt(28);
+        try (NDManager m = NDManager.newBaseManager()) {
+            LayerNorm ln = LayerNorm.builder().build();
+            ln.initialize(m, DataType.FLOAT64, new Shape(1, d));
+            double[] gamma = new double[d];
+            double[] beta = new double[d];
+            for (int i = 0; i < d; i++) {
+                gamma[i] = (0.1 + 3 * rnd.nextDouble()) * (rnd.nextBoolean() ? 1 : -1);
+                beta[i] = 2 * rnd.nextGaussian();
+            }
+            ParameterState.write(DetectorContext.parameter(ln, "gamma").getArray(), gamma);
+            ParameterState.write(DetectorContext.parameter(ln, "beta").getArray(), beta);
+            // inputs: a non-isotropic, shifted distribution
+            int rows = 4 * d + 50;
+            double[] x = new double[rows * d];
+            for (int r = 0; r < rows; r++) {
+                for (int i = 0; i < d; i++) {
+                    x[r * d + i] = rnd.nextGaussian() * (1 + i) + 5 * Math.sin(i + r);
+                }
+            }
+            NDArray in = m.create(x, new Shape(rows, d));
+            NDArray h = ln.forward(new ParameterStore(m, false), new NDList(in), false).head();
+            LayerNormResult r = new LayerNormRead().read("ln", gamma, List.of(h), m);
+            assertThat(r.rayleigh()).isLessThan(1e-6);
+            assertThat(r.alignment()).isGreaterThanOrEqualTo(0.9999);
+            assertThat(r.kernel()).isTrue();
+            assertThat(r.extraDead()).isZero();
+            double min = Double.MAX_VALUE;
+            double max = 0;
+            for (double g : gamma) {
+                min = Math.min(min, Math.abs(g));
+                max = Math.max(max, Math.abs(g));
+            }
+            assertThat(r.gammaMinAbs()).isEqualTo(min);
+            assertThat(r.gammaRatio()).isEqualTo(max / min);
+        }
+    }
+
+    @Test
+    void rmsNormHasNoKernel() {
+        Random rnd = new Random(9);
+        int d = 12;
+        try (NDManager m = NDManager.newBaseManager()) {
+            RmsNorm norm = new RmsNorm();
+            norm.initialize(m, DataType.FLOAT64, new Shape(1, d));
+            double[] gamma = new double[d];
+            for (int i = 0; i < d; i++) {
+                gamma[i] = 0.5 + rnd.nextDouble();
+            }
+            ParameterState.write(DetectorContext.parameter(norm, "gamma").getArray(), gamma);
+            NDArray in = m.randomNormal(0, 1, new Shape(400, d), DataType.FLOAT64);
+            NDArray h = norm.forward(new ParameterStore(m, false), new NDList(in), false).head();
+            LayerNormResult r = new LayerNormRead().read("rms", gamma, List.of(h), m);
+            assertThat(r.rayleigh()).isGreaterThan(1e-2);
+            assertThat(r.kernel()).isFalse();
+            assertThat(r.normKind()).isEqualTo("no-kernel");
+        }
+    }
+
+    @Test
+    void zeroGammaCoordinateIsItselfDeadAndUIsUndefined() {
+        assertThat(LayerNormRead.inverseScale(new double[] {1, 0, 2})).isNull();
+        LayerNormResult p = new LayerNormRead().parametersOnly("ln", new double[] {1, 0, -2});
+        assertThat(p.deadCoordinates()).isEqualTo(1);
+        assertThat(p.gammaMinAbs()).isZero();
+        assertThat(p.gammaRatio()).isInfinite();
+        assertThat(p.rayleigh()).isNaN();
+        assertThatThrownBy(() -> new LayerNormRead().parametersOnly("ln", new double[] {1, Double.NaN}))
+                .hasMessageContaining("gamma[1]").hasMessageContaining("NaN");
+    }
+}
