@@ -151,7 +151,8 @@ public final class OrderRead {
             floor[i] = pts.get(i).floor;
         }
         double maxF = Arrays.stream(f).max().orElse(0);
-        double magnitude = fRef > 0 ? Math.log10(Math.max(maxF, Double.MIN_VALUE) / fRef) : Double.NaN;
+        double magnitude = !(fRef > 0) ? Double.NaN
+                : maxF > 0 ? Math.log10(maxF / fRef) : Double.NEGATIVE_INFINITY;
 
         boolean atFloor = true;
         boolean deep = fRef > 0;

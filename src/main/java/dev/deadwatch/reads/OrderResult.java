@@ -79,7 +79,8 @@ public record OrderResult(
     /** @return a one-line summary, e.g. {@code singular k̂=2.003 (k=2)} */
     public String summary() {
         return switch (classification) {
-            case GAUGE -> String.format(java.util.Locale.ROOT, "gauge (log10 F/Fref=%.1f)", magnitudeLog10);
+            case GAUGE -> magnitudeLog10 == Double.NEGATIVE_INFINITY ? "gauge (F = 0 exactly)"
+                    : String.format(java.util.Locale.ROOT, "gauge (log10 F/Fref=%.1f)", magnitudeLog10);
             case PREASYMPTOTIC -> "pre-asymptotic";
             default -> String.format(java.util.Locale.ROOT, "%s k̂=%.3f%s",
                     classification.name().toLowerCase(java.util.Locale.ROOT), kHat,
