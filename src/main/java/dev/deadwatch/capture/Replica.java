@@ -83,6 +83,23 @@ public final class Replica implements AutoCloseable {
         }
     }
 
+    /**
+     * Loads parameter values copied off the model earlier (same order as
+     * {@code getParameters()}), e.g. by the training thread at a snapshot.
+     *
+     * @param values one array per parameter
+     */
+    public void load(java.util.List<double[]> values) {
+        var dst = block.getParameters();
+        if (values.size() != dst.size()) {
+            throw new IllegalArgumentException("expected " + dst.size() + " parameter arrays, got "
+                    + values.size());
+        }
+        for (int i = 0; i < values.size(); i++) {
+            ParameterState.write(dst.get(i).getValue().getArray(), values.get(i));
+        }
+    }
+
     /** @return the float64 block */
     public Block block() {
         return block;

@@ -27,7 +27,7 @@ import java.util.Set;
  * without forming per-sample gradients. The gradient is of the summed per-sample loss on the
  * probe labels (empirical Fisher of the weight; the bias is not included).
  *
- * <p>Parameter gradients touched by the backward pass are restored afterwards, so a read on the
+ * <p>Layers not called exactly once per forward pass are skipped. Parameter gradients touched by the backward pass are restored afterwards, so a read on the
  * training model leaves the next training step unchanged.
  */
 public final class FisherGramRead {
@@ -87,8 +87,7 @@ public final class FisherGramRead {
                 List<NDArray> ins = cap.session().inputs().get(path);
                 List<NDArray> deltas = cap.session().probes().get(path);
                 if (ins == null || deltas == null || ins.size() != 1 || deltas.size() != 1) {
-                    throw new IllegalStateException("layer " + path
-                            + " must be called exactly once per forward for the Fisher side");
+                    continue; // not called, or called more than once per forward: no per-layer Gram
                 }
                 out.put(path, gram(ins.get(0), deltas.get(0).getGradient(), n, m));
             }

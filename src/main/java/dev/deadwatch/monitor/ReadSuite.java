@@ -1,0 +1,147 @@
+package dev.deadwatch.monitor;
+
+import ai.djl.nn.Block;
+import ai.djl.nn.Parameter;
+import ai.djl.nn.core.Linear;
+import ai.djl.training.loss.Loss;
+import dev.deadwatch.capture.BlockPaths;
+import dev.deadwatch.capture.ModelProbe;
+import dev.deadwatch.census.Census;
+import dev.deadwatch.detectors.Candidate;
+import dev.deadwatch.detectors.Detector;
+import dev.deadwatch.detectors.DetectorContext;
+import dev.deadwatch.reads.DdsRead;
+import dev.deadwatch.reads.DdsResult;
+import dev.deadwatch.reads.FisherGramRead;
+import dev.deadwatch.reads.LayerNormRead;
+import dev.deadwatch.reads.LayerNormResult;
+import dev.deadwatch.reads.OrderRead;
+import dev.deadwatch.reads.OrderResult;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalInt;
+import java.util.Set;
+
+/** Runs the reads of one snapshot on a model bound to its probe batch. */
+public final class ReadSuite {
+
+    private final DdsRead dds;
+    private final LayerNormRead layerNorm;
+    private final OrderRead order;
+    private final List<Detector> detectors;
+
+    /**
+     * @param maxRows row cap of the activation matrices
+     * @param detectors detectors supplying order-read candidates
+     * @param seed seed of the order read's reference directions
+     */
+    public ReadSuite(int maxRows, List<Detector> detectors, long seed) {
+        this.dds = new DdsRead(maxRows, dev.deadwatch.linalg.Spectrum.DEFAULT_FLOOR,
+                dev.deadwatch.linalg.Spectrum.EPS_DEAD);
+        this.layerNorm = new LayerNormRead(maxRows, dev.deadwatch.linalg.Spectrum.EPS_DEAD);
+        this.order = new OrderRead(seed);
+        this.detectors = List.copyOf(detectors);
+    }
+
+    /**
+     * The layers the activation side reads: every leaf block (no children) of the model.
+     *
+     * @param paths the model's paths
+     * @return leaf paths in forward (pre-)order
+     */
+    public static List<String> tappedLayers(BlockPaths paths) {
+        List<String> out = new ArrayList<>();
+        paths.byPath().forEach((p, b) -> {
+            if (!p.isEmpty() && b.getChildren().isEmpty()) {
+                out.add(p);
+            }
+        });
+        return out;
+    }
+
+    /**
+     * The Linear layers of the Fisher side.
+     *
+     * @param paths the model's paths
+     * @return Linear paths
+     */
+    public static List<String> fisherLayers(BlockPaths paths) {
+        return paths.pathsOf(Linear.class);
+    }
+
+    /**
+     * Reads one snapshot.
+     *
+     * @param probe the model on the probe batch
+     * @param step training step
+     * @param withOrder whether to run the order read this time
+     * @param fisher Fisher-side results computed elsewhere (the training thread), may be empty
+     * @return the report
+     */
+    public ReadReport read(ModelProbe probe, long step, boolean withOrder, List<DdsResult> fisher) {
+        Map<String, Double> seconds = new LinkedHashMap<>();
+        List<String> layers = tappedLayers(probe.paths());
+        List<LayerNormResult> norms = new ArrayList<>();
+        List<DdsResult> results = new ArrayList<>();
+        try (ModelProbe.Capture cap = probe.capture(new LinkedHashSet<>(layers), Set.of(), Set.of(), false)) {
+            long t0 = System.nanoTime();
+            Map<String, Integer> kernels = new LinkedHashMap<>();
+            for (String layer : layers) {
+                Block b = probe.paths().blockAt(layer);
+                Parameter gamma = DetectorContext.parameter(b, "gamma");
+                if (gamma != null && cap.session().outputs().containsKey(layer)) {
+                    LayerNormResult r = layerNorm.read(layer, DetectorContext.values(gamma),
+                            cap.session().outputs().get(layer), cap.manager());
+                    norms.add(r);
+                    kernels.put(layer, r.kernel() ? 1 : 0);
+                }
+            }
+            long t1 = System.nanoTime();
+            for (String layer : layers) {
+                var calls = cap.session().outputs().get(layer);
+                if (calls != null) {
+                    results.add(dds.activation(layer, calls, kernels.getOrDefault(layer, 0), cap.manager()));
+                }
+            }
+            long t2 = System.nanoTime();
+            if (!norms.isEmpty()) {
+                seconds.put("layernorm", (t1 - t0) / 1e9);
+            }
+            seconds.put("dds", (t2 - t1) / 1e9);
+        }
+        results.addAll(fisher);
+        List<OrderResult> orders = new ArrayList<>();
+        Map<String, Census> census = new LinkedHashMap<>();
+        if (withOrder) {
+            long t0 = System.nanoTime();
+            DetectorContext ctx = new DetectorContext(probe);
+            for (Detector d : detectors) {
+                for (Candidate c : d.detect(ctx)) {
+                    orders.add(order.read(probe, c));
+                }
+            }
+            Map<String, List<OrderResult>> byLayer = new LinkedHashMap<>();
+            for (OrderResult r : orders) {
+                byLayer.computeIfAbsent(r.layer(), k -> new ArrayList<>()).add(r);
+            }
+            byLayer.forEach((layer, rs) -> census.put(layer, Census.of(layer, rs, OptionalInt.empty())));
+            seconds.put("order", (System.nanoTime() - t0) / 1e9);
+        }
+        return new ReadReport(step, results, norms, orders, census, withOrder, seconds);
+    }
+
+    /**
+     * The Fisher side on the given model (needs labels; opens a gradient collector, so call it
+     * where no other collector is open — the training thread between steps).
+     *
+     * @param probe the model on the probe batch
+     * @param loss the training loss
+     * @return one result per Linear layer
+     */
+    public List<DdsResult> fisher(ModelProbe probe, Loss loss) {
+        return new FisherGramRead(dds).read(probe, fisherLayers(probe.paths()), loss);
+    }
+}
