@@ -1,6 +1,8 @@
 package dev.deadwatch.capture;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
@@ -50,7 +52,32 @@ public final class ParameterState {
     public void restore() {
         for (int i = 0; i < parameters.size(); i++) {
             NDArray a = parameters.get(i).getArray();
-            a.set(ByteBuffer.wrap(bytes.get(i)).order(ByteOrder.nativeOrder()));
+            byte[] b = bytes.get(i);
+            ByteBuffer direct = ByteBuffer.allocateDirect(b.length).order(ByteOrder.nativeOrder());
+            direct.put(b).rewind();
+            copyInto(a, m -> m.create(direct, a.getShape(), a.getDataType()));
+        }
+    }
+
+    /**
+     * Copies values into an array's existing storage with an indexed in-place copy.
+     *
+     * <p>Not {@code NDArray.set(Buffer)}: on the PyTorch CPU engine that makes the tensor alias a
+     * Java direct buffer owned by the wrapper it was called on, so writing through a temporary
+     * wrapper (a gradient from {@code getGradient()}) leaves the tensor pointing into memory
+     * the garbage collector frees. The copy here keeps the tensor's own storage.
+     */
+    private static void copyInto(NDArray target, java.util.function.Function<NDManager, NDArray> source) {
+        try (NDManager scoped = target.getManager().newSubManager()) {
+            NDArray src = source.apply(scoped);
+            GradMode.off(() -> {
+                if (target.getShape().dimension() == 0) {
+                    target.reshape(1).set(new NDIndex(":"), src.reshape(1));
+                } else {
+                    target.set(new NDIndex(":"), src);
+                }
+                return null;
+            });
         }
     }
 
@@ -98,8 +125,8 @@ public final class ParameterState {
     }
 
     /**
-     * Writes values into a parameter's array in its own precision (rounding to float for a
-     * float32 array).
+     * Writes values into an array's own storage in its own precision (rounding to float for a
+     * float32 array), safe for parameters and for gradients obtained from {@code getGradient()}.
      *
      * @param a the array to overwrite
      * @param values one value per element
@@ -111,13 +138,13 @@ public final class ParameterState {
                     "expected " + size + " values for " + a.getShape() + ", got " + values.length);
         }
         if (a.getDataType() == DataType.FLOAT64) {
-            a.set(values);
+            copyInto(a, m -> m.create(values, a.getShape()));
         } else if (a.getDataType() == DataType.FLOAT32) {
             float[] f = new float[values.length];
             for (int i = 0; i < f.length; i++) {
                 f[i] = (float) values[i];
             }
-            a.set(f);
+            copyInto(a, m -> m.create(f, a.getShape()));
         } else {
             throw new IllegalArgumentException("cannot write a " + a.getDataType() + " parameter");
         }

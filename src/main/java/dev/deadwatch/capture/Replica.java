@@ -79,7 +79,7 @@ public final class Replica implements AutoCloseable {
                 throw new IllegalArgumentException("parameter " + d.getKey() + " of the factory"
                         + " block is " + da.getDataType() + " after a float64 initialization");
             }
-            da.set(ParameterState.toDoubles(sa));
+            ParameterState.write(da, ParameterState.toDoubles(sa));
         }
     }
 

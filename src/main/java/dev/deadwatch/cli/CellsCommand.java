@@ -1,7 +1,7 @@
 package dev.deadwatch.cli;
 
 import ai.djl.ndarray.NDManager;
-import com.google.gson.GsonBuilder;
+import dev.deadwatch.export.Json;
 import dev.deadwatch.capture.Precision;
 import dev.deadwatch.cells.CellResult;
 import dev.deadwatch.cells.Cells;
@@ -55,7 +55,7 @@ public final class CellsCommand implements Callable<Integer> {
         }
         PrintStream out = System.out;
         if (json) {
-            out.println(new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(rows));
+            out.println(Json.gson().toJson(rows));
         } else {
             print(rows, out);
         }

@@ -17,7 +17,16 @@ public final class Main implements Runnable {
 
     /** @param args command-line arguments */
     public static void main(String[] args) {
-        System.exit(new CommandLine(new Main()).execute(args));
+        System.exit(commandLine().execute(args));
+    }
+
+    /** @return the CLI with every {@link CommandProvider} on the classpath added */
+    public static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new Main());
+        for (CommandProvider p : java.util.ServiceLoader.load(CommandProvider.class)) {
+            cl.addSubcommand(p.command());
+        }
+        return cl;
     }
 
     @Override

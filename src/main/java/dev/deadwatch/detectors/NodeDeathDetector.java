@@ -10,13 +10,21 @@ import java.util.Random;
  * Node death (METHOD §3): in Linear → activation → Linear (or Conv → activation → Conv), a
  * hidden unit {@code j} whose incoming row (with its bias) and outgoing column both have near
  * zero norm. The base point zeroes both; the direction is the joint unit vector of the current
- * (incoming, outgoing) values, or a seeded random one if they are exactly zero. Predicted order
+ * (incoming, outgoing) values with both halves given equal norm (the unit's rescaling symmetry
+ * makes the balanced one canonical), a seeded random half replacing one that is exactly zero or,
+ * for the incoming half, carries nothing but bias. Predicted order
  * {@code p + 1}, {@code p} the activation's degree at 0.
  */
 public final class NodeDeathDetector implements Detector {
 
     /** Default threshold on the unit's norm product relative to the layer's typical unit. */
     public static final double DEFAULT_THRESHOLD = 1e-3;
+
+    /**
+     * Below this ratio of incoming-row norm to bias the incoming half of the direction is
+     * replaced by a random row (a bias-only path can stay in the activation's flat region).
+     */
+    public static final double MIN_ROW_SHARE = 1e-3;
 
     private final double threshold;
 
@@ -121,34 +129,65 @@ public final class NodeDeathDetector implements Detector {
         double[] d1 = new double[v1.length];
         double[] dB = vb == null ? null : new double[vb.length];
         double[] d2 = new double[v2.length];
-        double norm = 0;
+        double rowNorm = 0;
         for (int k = 0; k < in; k++) {
             d1[j * in + k] = v1[j * in + k];
             base1[j * in + k] = 0;
-            norm += sq(d1[j * in + k]);
+            rowNorm += sq(d1[j * in + k]);
         }
+        double biasNorm = 0;
         if (vb != null) {
             dB[j] = vb[j];
             baseB[j] = 0;
-            norm += sq(dB[j]);
+            biasNorm = sq(vb[j]);
         }
+        double outNorm = 0;
         for (int r = 0; r < outRows; r++) {
             for (int k = 0; k < inner; k++) {
                 int idx = (r * hidden + j) * inner + k;
                 d2[idx] = v2[idx];
                 base2[idx] = 0;
-                norm += sq(d2[idx]);
+                outNorm += sq(d2[idx]);
             }
         }
-        if (norm == 0 || sqrtZeroEither(d1, d2, j, in, outRows, hidden, inner)) {
-            Random rnd = new Random(31L * j + 7);
+        Random rnd = new Random(31L * j + 7);
+        // incoming half: the row training left, unless it carries (almost) nothing but bias —
+        // then a bias-only path can sit in the activation's flat region, so take a random row
+        if (rowNorm == 0 || rowNorm < MIN_ROW_SHARE * MIN_ROW_SHARE * biasNorm) {
             for (int k = 0; k < in; k++) {
                 d1[j * in + k] = rnd.nextGaussian();
             }
+            if (dB != null) {
+                dB[j] = 0;
+            }
+            rowNorm = 0;
+            for (int k = 0; k < in; k++) {
+                rowNorm += sq(d1[j * in + k]);
+            }
+            biasNorm = 0;
+        }
+        if (outNorm == 0) {
             for (int r = 0; r < outRows; r++) {
                 for (int k = 0; k < inner; k++) {
-                    d2[(r * hidden + j) * inner + k] = rnd.nextGaussian();
+                    int idx = (r * hidden + j) * inner + k;
+                    d2[idx] = rnd.nextGaussian();
+                    outNorm += sq(d2[idx]);
                 }
+            }
+        }
+        // balance the halves (the unit's rescaling symmetry makes this the canonical choice):
+        // each half gets norm 1/sqrt(2) of the joint unit vector
+        double inScale = 1 / Math.sqrt(rowNorm + biasNorm);
+        double outScale = 1 / Math.sqrt(outNorm);
+        for (int k = 0; k < in; k++) {
+            d1[j * in + k] *= inScale;
+        }
+        if (dB != null) {
+            dB[j] *= inScale;
+        }
+        for (int r = 0; r < outRows; r++) {
+            for (int k = 0; k < inner; k++) {
+                d2[(r * hidden + j) * inner + k] *= outScale;
             }
         }
         List<Parameter> params = new ArrayList<>();
@@ -167,22 +206,6 @@ public final class NodeDeathDetector implements Detector {
         dir.add(d2);
         return new Candidate("node-death[" + j + "]", layer, new StraightPath(params, base, dir),
                 Prediction.order(degree + 1));
-    }
-
-    /** The joint direction needs both halves: a unit with one side exactly zero gets a random one. */
-    private static boolean sqrtZeroEither(double[] d1, double[] d2, int j, int in, int outRows,
-            int hidden, int inner) {
-        double a = 0;
-        for (int k = 0; k < in; k++) {
-            a += sq(d1[j * in + k]);
-        }
-        double b = 0;
-        for (int r = 0; r < outRows; r++) {
-            for (int k = 0; k < inner; k++) {
-                b += sq(d2[(r * hidden + j) * inner + k]);
-            }
-        }
-        return a == 0 || b == 0;
     }
 
     private static double sq(double x) {

@@ -15,8 +15,8 @@ import ai.djl.training.listener.TrainingListenerAdapter;
 import ai.djl.training.loss.Loss;
 import ai.djl.training.loss.SoftmaxCrossEntropyLoss;
 import ai.djl.util.Pair;
-import com.google.gson.GsonBuilder;
 import dev.deadwatch.capture.BlockPaths;
+import dev.deadwatch.capture.GradMode;
 import dev.deadwatch.capture.ModelProbe;
 import dev.deadwatch.capture.OutputMetric;
 import dev.deadwatch.capture.ParameterState;
@@ -26,6 +26,7 @@ import dev.deadwatch.capture.Replica;
 import dev.deadwatch.cli.Version;
 import dev.deadwatch.detectors.Detector;
 import dev.deadwatch.export.DeadwatchMetrics;
+import dev.deadwatch.export.Json;
 import dev.deadwatch.export.MetricsServer;
 import dev.deadwatch.monitor.ReadReport;
 import dev.deadwatch.monitor.ReadSuite;
@@ -40,6 +41,7 @@ import dev.deadwatch.regime.RegimeTracker;
 import dev.deadwatch.regime.Signature;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.DataOutputStream;
@@ -119,6 +121,7 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
     private final Accumulator trainAcc = new Accumulator();
     private final Accumulator validationAcc = new Accumulator();
     private volatile double[] lastValidation = {Double.NaN, Double.NaN};
+    private volatile double[] lastTrain = {Double.NaN, Double.NaN};
 
     private DeadwatchListener(Builder b) {
         this.config = b;
@@ -216,14 +219,16 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
             prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             regs.add(prometheus);
         }
-        if (regs.size() == 1) {
+        if (regs.isEmpty()) {
+            registry = new SimpleMeterRegistry(); // nothing exported, but the meters still count
+        } else if (regs.size() == 1) {
             registry = regs.get(0);
-        } else if (!regs.isEmpty()) {
+        } else {
             CompositeMeterRegistry composite = new CompositeMeterRegistry();
             regs.forEach(composite::add);
             registry = composite;
         }
-        if (registry != null) {
+        {
             metrics.bindTo(registry);
             for (Evaluator e : t.getEvaluators()) {
                 if (e instanceof AbstractAccuracy) {
@@ -243,7 +248,10 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
         suite = new ReadSuite(config.maxRows, config.detectors, config.seed);
         worker = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new ArrayBlockingQueue<>(1),
                 r -> {
-                    Thread th = new Thread(r, "deadwatch-reads");
+                    Thread th = new Thread(() -> {
+                        GradMode.disableOnThisThread(); // no autograd graphs, legal in-place writes
+                        r.run();
+                    }, "deadwatch-reads");
                     th.setDaemon(true);
                     return th;
                 });
@@ -256,8 +264,11 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
         }
         step++;
         accumulate(t, data, trainAcc);
-        if (metrics != null && trainAcc.count > 0) {
-            metrics.train(trainAcc.loss(), trainAcc.accuracy());
+        if (trainAcc.count > 0) {
+            lastTrain = new double[] {trainAcc.loss(), trainAcc.accuracy()};
+            if (metrics != null) {
+                metrics.train(lastTrain[0], lastTrain[1]);
+            }
         }
         if (probe == null) {
             captureProbe(data);
@@ -315,9 +326,10 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
             if (config.fisher && !probe.labels().isEmpty()) {
                 fisher = timed("fisher", () -> suite.fisher(mp, t.getLoss()));
             }
+            double[] scores = scores();
             ReadReport report = suite.read(mp, at, withOrder, fisher);
             pause(t0);
-            publish(report);
+            publish(report, scores);
             writeSnapshot(at, report, block);
             return;
         }
@@ -334,9 +346,10 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
             values.add(ParameterState.toDoubles(p.getValue().getArray()));
         }
         List<DdsResult> fisherResults = fisher;
+        double[] scores = scores();
         pause(t0);
         try {
-            worker.execute(() -> guard("read", () -> analyse(at, values, withOrder, fisherResults)));
+            worker.execute(() -> guard("read", () -> analyse(at, values, withOrder, fisherResults, scores)));
         } catch (RejectedExecutionException e) {
             skip("busy");
         }
@@ -380,17 +393,24 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
 
     // ------------------------------------------------------------------ analysis (worker)
 
-    private void analyse(long at, List<double[]> values, boolean withOrder, List<DdsResult> fisher)
-            throws IOException {
+    private void analyse(long at, List<double[]> values, boolean withOrder, List<DdsResult> fisher,
+            double[] scores) throws IOException {
         long t0 = System.nanoTime();
         replica.load(values);
         ReadReport report = suite.read(replicaProbe, at, withOrder, fisher);
         readNanos += System.nanoTime() - t0;
-        publish(report);
+        publish(report, scores);
         writeSnapshot(at, report, replica.block());
     }
 
-    private synchronized void publish(ReadReport report) {
+    /** @return train loss, train accuracy, validation loss, validation accuracy, as of now */
+    private double[] scores() {
+        double[] tr = lastTrain;
+        double[] val = lastValidation;
+        return new double[] {tr[0], tr[1], val[0], val[1]};
+    }
+
+    private synchronized void publish(ReadReport report, double[] scores) {
         Map<String, Double> slopes = new HashMap<>();
         for (DdsResult r : report.dds()) {
             String key = r.layer() + "|" + r.side().label();
@@ -443,8 +463,7 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
             }
             byLayer.forEach((l, ks) -> orders.put(l, String.join(",", ks)));
         }
-        double[] val = lastValidation;
-        timeline.add(new TimelineRow(report.step(), trainAcc.loss(), trainAcc.accuracy(), val[0], val[1],
+        timeline.add(new TimelineRow(report.step(), scores[0], scores[1], scores[2], scores[3],
                 dead, orders, changes));
         if (config.onReport != null) {
             config.onReport.accept(report);
@@ -484,8 +503,7 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
         }
         String name = String.format("snapshot-%010d", at);
         atomicWrite(dir.resolve(name + ".params"), out -> source.saveParameters(new DataOutputStream(out)));
-        String json = new GsonBuilder().serializeSpecialFloatingPointValues().setPrettyPrinting()
-                .create().toJson(report);
+        String json = Json.gson().toJson(report);
         atomicWrite(dir.resolve(name + ".json"), out -> out.write(json.getBytes(StandardCharsets.UTF_8)));
         retain(dir);
     }
@@ -562,8 +580,8 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
             }
             for (Evaluator e : t.getEvaluators()) {
                 if (e instanceof AbstractAccuracy) {
-                    try (NDArray a = e.evaluate(labels, preds)) {
-                        acc.accSum += n * ParameterState.toDoubles(a)[0];
+                    try (NDArray a = e.evaluate(labels, preds)) { // DJL returns the count correct
+                        acc.accSum += ParameterState.toDoubles(a)[0];
                         acc.hasAcc = true;
                     }
                     break;
@@ -584,9 +602,13 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
     private void guard(String where, Action action) {
         try {
             action.run();
-        } catch (Throwable e) { // never into DJL
-            skip("error");
-            logOnce(where, e);
+        } catch (Throwable e) { // never into DJL, not even from the error path
+            try {
+                skip("error");
+                logOnce(where, e);
+            } catch (Throwable ignored) {
+                // nothing left to do safely
+            }
         }
     }
 

@@ -1,0 +1,111 @@
+package dev.deadwatch.examples;
+
+import dev.deadwatch.cli.CommandProvider;
+import dev.deadwatch.listener.DeadwatchListener;
+import dev.deadwatch.listener.TimelineRow;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/** {@code deadwatch demo}: trains an example with the monitor, serves /metrics, writes a report. */
+@Command(
+        name = "demo",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Train an example with the monitor attached, serve /metrics while it runs, and write",
+            "a run report (chart.png, timeline.csv, timeline.json) to --out."
+        })
+public final class DemoCommand implements Callable<Integer> {
+
+    /** Registers {@code demo} with the CLI. */
+    public static final class Provider implements CommandProvider {
+        @Override
+        public Object command() {
+            return new DemoCommand();
+        }
+    }
+
+    @Parameters(index = "0", arity = "0..1", defaultValue = "grokking",
+            paramLabel = "grokking|node-death|layernorm", description = "Which example (default: ${DEFAULT-VALUE}).")
+    private String example;
+
+    @Option(names = "--port", defaultValue = "9400", description = "Metrics port, 0 for any free one (default: ${DEFAULT-VALUE}).")
+    private int port;
+
+    @Option(names = "--host", defaultValue = "127.0.0.1", description = "Metrics bind address (default: ${DEFAULT-VALUE}).")
+    private String host;
+
+    @Option(names = "--steps", defaultValue = "0", description = "Optimizer steps (default: the example's own).")
+    private int steps;
+
+    @Option(names = "--interval", defaultValue = "0", description = "Snapshot interval in steps (default: the example's own).")
+    private int interval;
+
+    @Option(names = "--out", defaultValue = "deadwatch-report", description = "Report folder (default: ${DEFAULT-VALUE}).")
+    private Path out;
+
+    @Option(names = "--seed", defaultValue = "42", description = "Random seed (default: ${DEFAULT-VALUE}).")
+    private int seed;
+
+    @Option(names = "--linger", defaultValue = "0", description = "Seconds to keep serving /metrics after training (default: ${DEFAULT-VALUE}).")
+    private int linger;
+
+    @Spec
+    private CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        if (steps < 0 || interval < 0 || linger < 0) {
+            throw new ParameterException(spec.commandLine(), "--steps, --interval and --linger must be >= 0, got "
+                    + steps + ", " + interval + ", " + linger);
+        }
+        if (port < 0 || port > 65535) {
+            throw new ParameterException(spec.commandLine(), "--port must be in 0..65535, got " + port);
+        }
+        Settings s = new Settings(steps, interval, host, port, out, null, true, seed);
+        DeadwatchListener monitor;
+        String title;
+        switch (example) {
+            case "node-death" -> {
+                NodeDeath.Result r = NodeDeath.run(s);
+                monitor = r.monitor();
+                title = "node death: squared-ReLU teacher-student under weight decay";
+            }
+            case "grokking" -> {
+                Grokking.Result r = Grokking.run(s);
+                monitor = r.monitor();
+                title = "grokking: modular addition mod " + Grokking.MODULUS;
+            }
+            case "layernorm" -> {
+                LayerNormTwins.Result r = LayerNormTwins.run(s);
+                monitor = r.layerNorm();
+                r.rmsNorm().close();
+                title = "LayerNorm transformer (its RMSNorm twin reads no kernel)";
+                System.out.println(r.summary());
+            }
+            default -> throw new ParameterException(spec.commandLine(),
+                    "example must be grokking, node-death or layernorm, got '" + example + "'");
+        }
+        try (monitor) {
+            List<TimelineRow> rows = monitor.timeline();
+            Path chart = Report.write(out, title, rows);
+            System.out.printf(Locale.ROOT, "run %s: %d reads, report in %s (chart %s)%n",
+                    monitor.runId(), rows.size(), out.toAbsolutePath(), chart.getFileName());
+            if (monitor.port() > 0) {
+                System.out.printf(Locale.ROOT, "metrics: http://%s:%d/metrics%n", host, monitor.port());
+                if (linger > 0) {
+                    System.out.printf(Locale.ROOT, "serving for %d s more%n", linger);
+                    Thread.sleep(linger * 1000L);
+                }
+            }
+        }
+        return 0;
+    }
+}

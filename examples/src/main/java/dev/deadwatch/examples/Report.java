@@ -1,0 +1,131 @@
+package dev.deadwatch.examples;
+
+import dev.deadwatch.export.Json;
+import dev.deadwatch.listener.TimelineRow;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.TreeSet;
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.XYSeries;
+import org.knowm.xchart.style.Styler;
+import org.knowm.xchart.style.markers.SeriesMarkers;
+
+/**
+ * Writes a run report: {@code timeline.csv}, {@code timeline.json} and {@code chart.png}
+ * (accuracy on top; per-layer dead counts and the orders read below, against step).
+ */
+public final class Report {
+
+    private Report() {}
+
+    /**
+     * @param dir output folder (created)
+     * @param title chart title
+     * @param rows the monitor's timeline
+     * @return the chart's path
+     */
+    public static Path write(Path dir, String title, List<TimelineRow> rows) throws IOException {
+        Files.createDirectories(dir);
+        TreeSet<String> layers = new TreeSet<>();
+        rows.forEach(r -> layers.addAll(r.dead().keySet()));
+        StringBuilder csv = new StringBuilder("step,train_loss,train_accuracy,validation_loss,validation_accuracy,regime_changes");
+        for (String l : layers) {
+            csv.append(",dead:").append(l).append(",orders:").append(l);
+        }
+        csv.append('\n');
+        for (TimelineRow r : rows) {
+            csv.append(String.format(Locale.ROOT, "%d,%s,%s,%s,%s,%d", r.step(), num(r.trainLoss()),
+                    num(r.trainAccuracy()), num(r.validationLoss()), num(r.validationAccuracy()),
+                    r.regimeChanges()));
+            for (String l : layers) {
+                Integer d = r.dead().get(l);
+                csv.append(',').append(d == null ? "" : d.toString())
+                        .append(",\"").append(r.orders().getOrDefault(l, "")).append('"');
+            }
+            csv.append('\n');
+        }
+        Files.writeString(dir.resolve("timeline.csv"), csv, StandardCharsets.UTF_8);
+        Files.writeString(dir.resolve("timeline.json"), Json.gson().toJson(rows), StandardCharsets.UTF_8);
+        Path png = dir.resolve("chart.png");
+        chart(title, rows, layers, png);
+        return png;
+    }
+
+    private static String num(double v) {
+        return Double.isNaN(v) ? "" : String.format(Locale.ROOT, "%.6g", v);
+    }
+
+    private static void chart(String title, List<TimelineRow> rows, TreeSet<String> layers, Path png)
+            throws IOException {
+        double[] steps = rows.stream().mapToDouble(TimelineRow::step).toArray();
+        XYChart acc = new XYChartBuilder().width(1000).height(380).title(title)
+                .xAxisTitle("step").yAxisTitle("accuracy / loss").build();
+        style(acc);
+        boolean hasAcc = rows.stream().anyMatch(r -> !Double.isNaN(r.trainAccuracy()));
+        if (hasAcc) {
+            add(acc, "train accuracy", steps, rows.stream().mapToDouble(TimelineRow::trainAccuracy).toArray());
+            add(acc, "validation accuracy", steps, rows.stream().mapToDouble(TimelineRow::validationAccuracy).toArray());
+        } else {
+            acc.setYAxisTitle("loss (log10)");
+            add(acc, "train loss (log10)", steps, rows.stream().mapToDouble(r -> Math.log10(r.trainLoss())).toArray());
+            add(acc, "validation loss (log10)", steps, rows.stream().mapToDouble(r -> Math.log10(r.validationLoss())).toArray());
+        }
+        XYChart dead = new XYChartBuilder().width(1000).height(380).title("dead directions per layer (activation side) and orders read")
+                .xAxisTitle("step").yAxisTitle("headline dead count").build();
+        style(dead);
+        for (String l : layers) {
+            add(dead, l, steps, rows.stream().mapToDouble(r -> r.dead().getOrDefault(l, -1) < 0
+                    ? Double.NaN : r.dead().get(l)).toArray());
+        }
+        List<Double> os = new ArrayList<>();
+        List<Double> ov = new ArrayList<>();
+        for (TimelineRow r : rows) {
+            for (String l : r.orders().keySet()) {
+                for (String k : r.orders().get(l).split(",")) {
+                    if (!k.isBlank()) {
+                        os.add((double) r.step());
+                        ov.add(Double.parseDouble(k));
+                    }
+                }
+            }
+        }
+        if (!os.isEmpty()) {
+            XYSeries s = dead.addSeries("order k of dead directions read",
+                    os.stream().mapToDouble(Double::doubleValue).toArray(),
+                    ov.stream().mapToDouble(Double::doubleValue).toArray());
+            s.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
+            s.setMarker(SeriesMarkers.DIAMOND);
+        }
+        List<org.knowm.xchart.internal.chartpart.Chart<?, ?>> charts = List.of(acc, dead);
+        BitmapEncoder.saveBitmap(charts, 2, 1, png.toString(), BitmapEncoder.BitmapFormat.PNG);
+    }
+
+    private static void style(XYChart c) {
+        c.getStyler().setLegendPosition(Styler.LegendPosition.OutsideE);
+        c.getStyler().setMarkerSize(4);
+        c.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
+    }
+
+    private static void add(XYChart c, String name, double[] x, double[] y) {
+        List<Double> xs = new ArrayList<>();
+        List<Double> ys = new ArrayList<>();
+        for (int i = 0; i < x.length; i++) {
+            if (Double.isFinite(y[i])) {
+                xs.add(x[i]);
+                ys.add(y[i]);
+            }
+        }
+        if (xs.isEmpty()) {
+            return;
+        }
+        c.addSeries(name, xs.stream().mapToDouble(Double::doubleValue).toArray(),
+                ys.stream().mapToDouble(Double::doubleValue).toArray()).setMarker(SeriesMarkers.NONE);
+    }
+}
