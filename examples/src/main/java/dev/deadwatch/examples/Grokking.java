@@ -36,7 +36,7 @@ public final class Grokking {
     /** Default optimizer steps. */
     public static final int DEFAULT_STEPS = 4000;
     /** Adam learning rate. */
-    public static final float LEARNING_RATE = 1e-3f;
+    public static final float LEARNING_RATE = 3e-3f;
     /** Decoupled weight decay (AdamW's λ): each step shrinks weights by {@code lr × λ}. */
     public static final float WEIGHT_DECAY = 1.0f;
 

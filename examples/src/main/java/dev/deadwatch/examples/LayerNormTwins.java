@@ -103,7 +103,7 @@ public final class LayerNormTwins {
             model.setBlock(factory.get());
             DefaultTrainingConfig cfg = new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
                     .addEvaluator(new Accuracy())
-                    .optOptimizer(Optimizer.adam().optLearningRateTracker(Tracker.fixed(Grokking.LEARNING_RATE))
+                    .optOptimizer(Optimizer.adam().optLearningRateTracker(Tracker.fixed(1e-3f))
                             .optBeta2(0.98f).build())
                     .addTrainingListeners(monitor);
             if (s.progress()) {
@@ -111,7 +111,7 @@ public final class LayerNormTwins {
             }
             try (Trainer trainer = model.newTrainer(cfg)) {
                 trainer.initialize(Grokking.inputShape(split.trainSize()));
-                TrainingLoop.run(trainer, split.train(), split.validation(), steps, 25, Grokking.LEARNING_RATE * 0.1f);
+                TrainingLoop.run(trainer, split.train(), split.validation(), steps, 25, 1e-3f * 0.1f);
             }
         }
         return monitor;

@@ -1,0 +1,98 @@
+package dev.deadwatch.export;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.deadwatch.census.Census;
+import dev.deadwatch.detectors.Prediction;
+import dev.deadwatch.monitor.ReadReport;
+import dev.deadwatch.reads.Classification;
+import dev.deadwatch.reads.DdsResult;
+import dev.deadwatch.reads.LayerNormResult;
+import dev.deadwatch.reads.OrderResult;
+import dev.deadwatch.reads.Side;
+import dev.deadwatch.regime.ChangeKind;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalInt;
+import org.junit.jupiter.api.Test;
+
+class DeadwatchMetricsTest {
+
+    @Test
+    void everyMeterCarriesRunAndModelAndReadsNaNUntilKnown() {
+        SimpleMeterRegistry reg = new SimpleMeterRegistry();
+        DeadwatchMetrics m = new DeadwatchMetrics("r1", "mlp", "0.1.0", "PyTorch 2.7.1", "float64");
+        m.bindTo(reg);
+        assertThat(reg.get("deadwatch.info").tag("version", "0.1.0").tag("engine", "PyTorch 2.7.1")
+                .tag("precision", "float64").tag("run", "r1").tag("model", "mlp").gauge().value()).isEqualTo(1.0);
+        assertThat(reg.get("deadwatch.step").gauge().value()).isNaN();
+        assertThat(reg.get("deadwatch.train.loss").gauge().value()).isNaN();
+        // counters for every reason exist at zero from the start
+        for (String reason : DeadwatchMetrics.SKIP_REASONS) {
+            assertThat(reg.get("deadwatch.reads.skipped").tag("reason", reason).counter().count()).isZero();
+        }
+        m.skipped("busy");
+        assertThat(reg.get("deadwatch.reads.skipped").tag("reason", "busy").counter().count()).isEqualTo(1);
+        assertThatThrownBy(() -> m.skipped("tired")).hasMessageContaining("'tired'");
+    }
+
+    @Test
+    void regimeCountersAreRegisteredAtZeroPerLayerAndKind() {
+        SimpleMeterRegistry reg = new SimpleMeterRegistry();
+        DeadwatchMetrics m = new DeadwatchMetrics("r", "m", "v", "e", "float32");
+        m.bindTo(reg);
+        m.registerLayers(List.of("01Linear", "03Linear"));
+        for (ChangeKind k : ChangeKind.values()) {
+            assertThat(reg.get("deadwatch.regime.changes").tag("layer", "03Linear").tag("kind", k.label())
+                    .counter().count()).isZero();
+        }
+        m.regimeChange("01Linear", ChangeKind.NEW_ORDER, 1);
+        assertThat(reg.get("deadwatch.regime.changes").tag("layer", "01Linear").tag("kind", "new_order")
+                .counter().count()).isEqualTo(1);
+        assertThat(reg.get("deadwatch.regime").tag("layer", "01Linear").gauge().value()).isEqualTo(1);
+    }
+
+    @Test
+    void publishSetsEveryPerLayerSeriesFromTheReads() {
+        SimpleMeterRegistry reg = new SimpleMeterRegistry();
+        DeadwatchMetrics m = new DeadwatchMetrics("r", "m", "v", "e", "float32");
+        m.bindTo(reg);
+        DdsResult dds = new DdsResult("01Linear", Side.ACTIVATION, 64, 8, -3.5, 1e-3, 5.5,
+                new double[] {4.2, 2.1, 2.01, 2.0}, 0, 2, false);
+        LayerNormResult ln = new LayerNormResult("00LayerNorm", 8, 0.25, 4.0, 0, 1e-15, 0.99999, 1, true);
+        OrderResult o3 = new OrderResult("node-death[2]", "01Linear", Prediction.order(3),
+                Classification.SINGULAR, 3.001, 3, 0, 9, false, -2, new double[0], new double[0], new double[0]);
+        OrderResult gauge = new OrderResult("qk", "01Linear", Prediction.gauge(), Classification.GAUGE,
+                Double.NaN, 0, -1, -1, false, -20, new double[0], new double[0], new double[0]);
+        Census census = Census.of("01Linear", List.of(o3, gauge), OptionalInt.empty());
+        m.publish(new ReadReport(700, List.of(dds), List.of(ln), List.of(o3, gauge),
+                Map.of("01Linear", census), true, Map.of("dds", 0.01)), Map.of("01Linear|activation", -12.5));
+        var t = reg.get("deadwatch.dead.directions").tag("layer", "01Linear").tag("side", "activation");
+        assertThat(t.gauge().value()).isEqualTo(2);
+        assertThat(reg.get("deadwatch.dead.directions.profile").tag("eps", "1e-4").gauge().value()).isEqualTo(2.01);
+        assertThat(reg.get("deadwatch.dead.directions.profile").tag("eps", "1e-6").gauge().value()).isEqualTo(2.0);
+        assertThat(reg.get("deadwatch.dds.logdet.active").gauge().value()).isEqualTo(-3.5);
+        assertThat(reg.get("deadwatch.dds.lambda.min").gauge().value()).isEqualTo(1e-3);
+        assertThat(reg.get("deadwatch.dds.effective.rank").gauge().value()).isEqualTo(5.5);
+        assertThat(reg.get("deadwatch.dds.logdet.slope").gauge().value()).isEqualTo(-12.5);
+        assertThat(reg.get("deadwatch.layernorm.kernel.rayleigh").tag("layer", "00LayerNorm").gauge().value()).isEqualTo(1e-15);
+        assertThat(reg.get("deadwatch.layernorm.kernel.alignment").gauge().value()).isEqualTo(0.99999);
+        assertThat(reg.get("deadwatch.layernorm.gamma.min.abs").gauge().value()).isEqualTo(0.25);
+        assertThat(reg.get("deadwatch.layernorm.extra.dead").gauge().value()).isEqualTo(1);
+        assertThat(reg.get("deadwatch.directions").tag("order", "3").gauge().value()).isEqualTo(1);
+        assertThat(reg.get("deadwatch.directions").tag("order", "gauge").gauge().value()).isEqualTo(1);
+        assertThat(reg.get("deadwatch.directions").tag("order", "2").gauge().value()).isZero();
+        assertThat(reg.get("deadwatch.learning.coefficient.dead").gauge().value()).isEqualTo(1.0 / 6);
+        assertThat(reg.get("deadwatch.step").gauge().value()).isEqualTo(700);
+        m.close();
+        assertThat(reg.getMeters()).isEmpty();
+    }
+
+    @Test
+    void epsLabels() {
+        assertThat(DeadwatchMetrics.epsLabel(1e-2)).isEqualTo("1e-2");
+        assertThat(DeadwatchMetrics.epsLabel(1e-6)).isEqualTo("1e-6");
+    }
+}

@@ -1,0 +1,170 @@
+package dev.deadwatch.listener;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.deadwatch.detectors.Candidate;
+import dev.deadwatch.detectors.Detector;
+import dev.deadwatch.detectors.DetectorContext;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/** Real DJL training with the listener, scraped over HTTP: the METRICS.md contract, end to end. */
+class ListenerEndToEndTest {
+
+    /** METRICS.md: every exported name with the labels it must carry (beyond run and model). */
+    private static final String[][] CONTRACT = {
+        {"deadwatch_info", "version", "engine", "precision"},
+        {"deadwatch_step"},
+        {"deadwatch_train_loss"}, {"deadwatch_validation_loss"},
+        {"deadwatch_train_accuracy"}, {"deadwatch_validation_accuracy"},
+        {"deadwatch_dead_directions", "layer", "side"},
+        {"deadwatch_dead_directions_profile", "layer", "side", "eps"},
+        {"deadwatch_dds_logdet_active", "layer", "side"},
+        {"deadwatch_dds_lambda_min", "layer", "side"},
+        {"deadwatch_dds_effective_rank", "layer", "side"},
+        {"deadwatch_dds_logdet_slope", "layer", "side"},
+        {"deadwatch_layernorm_kernel_rayleigh", "layer"},
+        {"deadwatch_layernorm_kernel_alignment", "layer"},
+        {"deadwatch_layernorm_gamma_min_abs", "layer"},
+        {"deadwatch_layernorm_extra_dead", "layer"},
+        {"deadwatch_directions", "layer", "order"},
+        {"deadwatch_learning_coefficient_dead", "layer"},
+        {"deadwatch_regime", "layer"},
+        {"deadwatch_regime_changes_total", "layer", "kind"},
+        {"deadwatch_snapshots_total"},
+        {"deadwatch_reads_skipped_total", "reason"},
+        {"deadwatch_read_seconds_count", "read"}, {"deadwatch_read_seconds_sum", "read"},
+        {"deadwatch_read_seconds_max", "read"},
+        {"deadwatch_training_pause_seconds_count"}, {"deadwatch_training_pause_seconds_sum"},
+        {"deadwatch_training_pause_seconds_max"},
+    };
+
+    @Test
+    void scrapeDuringARealRunFindsEveryContractNameWithItsLabels() throws Exception {
+        DeadwatchListener monitor = DeadwatchListener.builder()
+                .optInterval(5).optOrderEvery(2).optBudget(1.0)
+                .optBlockFactory(TinyRun::block)
+                .optRunId("e2e")
+                .optPrometheusEndpoint("127.0.0.1", 0)
+                .build();
+        AtomicReference<String> midRun = new AtomicReference<>();
+        try (monitor) {
+            TinyRun.train(60, monitor, new ai.djl.training.listener.TrainingListenerAdapter() {
+                private int step;
+
+                @Override
+                public void onTrainingBatch(ai.djl.training.Trainer t, BatchData d) {
+                    if (++step == 40) {
+                        midRun.set(scrape(monitor.port()));
+                    }
+                }
+            });
+            String end = scrape(monitor.port());
+            assertThat(midRun.get()).contains("deadwatch_snapshots_total{");
+            for (String[] entry : CONTRACT) {
+                List<String> lines = series(end, entry[0]);
+                assertThat(lines).as("series %s", entry[0]).isNotEmpty();
+                for (String line : lines) {
+                    assertThat(line).contains("run=\"e2e\"").contains("model=\"tiny\"");
+                    for (int i = 1; i < entry.length; i++) {
+                        assertThat(line).as("%s has label %s", entry[0], entry[i]).contains(entry[i] + "=\"");
+                    }
+                }
+            }
+            assertThat(value(end, "deadwatch_info", "precision=\"float64\"")).isEqualTo(1.0);
+            assertThat(value(end, "deadwatch_step", "")).isEqualTo(60.0);
+            assertThat(value(end, "deadwatch_snapshots_total", "")).isEqualTo(12.0);
+            assertThat(value(end, "deadwatch_validation_accuracy", "")).isBetween(0.5, 1.0);
+            assertThat(value(end, "deadwatch_layernorm_kernel_rayleigh", "layer=\"01LayerNorm\"")).isLessThan(1e-6);
+            assertThat(value(end, "deadwatch_reads_skipped_total", "reason=\"error\"")).isZero();
+            assertThat(series(end, "deadwatch_dead_directions_profile")).anyMatch(l -> l.contains("eps=\"1e-6\""));
+            assertThat(series(end, "deadwatch_directions")).anyMatch(l -> l.contains("order=\"preasymptotic\""));
+            assertThat(series(end, "deadwatch_regime_changes_total")).anyMatch(l -> l.contains("kind=\"kernel_lost\""));
+            assertThat(monitor.timeline()).hasSize(12);
+        }
+    }
+
+    @Test
+    void aReadThatThrowsLeavesTrainingRunningUnchangedAndIsCounted() throws Exception {
+        String unmonitored = TinyRun.train(30);
+        Detector broken = new Detector() {
+            @Override
+            public String name() {
+                return "broken";
+            }
+
+            @Override
+            public List<Candidate> detect(DetectorContext context) {
+                throw new IllegalStateException("detector failure injected by the test");
+            }
+        };
+        SimpleMeterRegistry reg = new SimpleMeterRegistry();
+        List<String> seen = new ArrayList<>();
+        try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(5).optOrderEvery(1)
+                .optBudget(1.0).optRegistry(reg).optDetectors(List.of(broken))
+                .optOnReport(r -> seen.add("report")).build()) {
+            String monitored = TinyRun.train(30, monitor);
+            assertThat(monitored).as("final weights with a failing monitor").isEqualTo(unmonitored);
+            assertThat(reg.get("deadwatch.reads.skipped").tag("reason", "error").counter().count())
+                    .isEqualTo(6.0);
+            assertThat(reg.get("deadwatch.snapshots").counter().count()).isEqualTo(6.0);
+            assertThat(seen).isEmpty();
+        }
+    }
+
+    @Test
+    void floatThirtyTwoReadsOnTheTrainingThreadDoNotChangeTraining() throws Exception {
+        String unmonitored = TinyRun.train(30);
+        SimpleMeterRegistry reg = new SimpleMeterRegistry();
+        try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(5).optOrderEvery(1)
+                .optBudget(1.0).optRegistry(reg).build()) {
+            String monitored = TinyRun.train(30, monitor);
+            assertThat(monitored).as("every read (order, Fisher) restores bit-exactly").isEqualTo(unmonitored);
+            assertThat(monitor.timeline()).hasSize(6);
+            assertThat(reg.get("deadwatch.reads.skipped").tag("reason", "error").counter().count()).isZero();
+            assertThat(reg.get("deadwatch.read").tag("read", "order").timer().count()).isEqualTo(6);
+            assertThat(reg.get("deadwatch.read").tag("read", "fisher").timer().count()).isEqualTo(6);
+        }
+    }
+
+    static String scrape(int port) {
+        try {
+            return HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                    URI.create("http://127.0.0.1:" + port + "/metrics")).build(),
+                    HttpResponse.BodyHandlers.ofString()).body();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static List<String> series(String text, String name) {
+        List<String> out = new ArrayList<>();
+        for (String line : text.split("\n")) {
+            if (line.startsWith(name + "{") || line.startsWith(name + " ")) {
+                out.add(line);
+            }
+        }
+        return out;
+    }
+
+    static double value(String text, String name, String labelFragment) {
+        for (String line : series(text, name)) {
+            if (line.contains(labelFragment)) {
+                Matcher mt = Pattern.compile("} (\\S+)$").matcher(line);
+                if (mt.find()) {
+                    return Double.parseDouble(mt.group(1));
+                }
+            }
+        }
+        throw new AssertionError("no " + name + " with " + labelFragment);
+    }
+}

@@ -1,0 +1,64 @@
+package dev.deadwatch.regime;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.Set;
+import java.util.TreeSet;
+import org.junit.jupiter.api.Test;
+
+class RegimeTrackerTest {
+
+    private static Signature sig(int dead, boolean kernel, Integer... orders) {
+        return new Signature(dead, new TreeSet<>(Set.of(orders)), kernel);
+    }
+
+    @Test
+    void aChangeIsConfirmedOnlyAfterPersistConsecutiveReads() {
+        RegimeTracker t = new RegimeTracker(2);
+        assertThat(t.observe("l", 100, sig(0, true))).isEmpty(); // opens regime 0
+        assertThat(t.observe("l", 200, sig(2, true))).isEmpty(); // first differing read
+        assertThat(t.observe("l", 300, sig(0, true))).isEmpty(); // back: pending reset
+        assertThat(t.observe("l", 400, sig(2, true))).isEmpty();
+        var c = t.observe("l", 500, sig(2, true));
+        assertThat(c).isPresent();
+        assertThat(c.get().regime()).isEqualTo(1);
+        assertThat(c.get().step()).isEqualTo(500);
+        assertThat(c.get().kinds()).containsExactly(ChangeKind.DEAD_UP);
+        assertThat(t.regime("l")).isEqualTo(1);
+        assertThat(t.observe("l", 600, sig(2, true))).isEmpty(); // steady
+    }
+
+    @Test
+    void aFlickerBetweenTwoNewSignaturesNeverConfirms() {
+        RegimeTracker t = new RegimeTracker(2);
+        t.observe("l", 0, sig(0, false));
+        for (int i = 1; i < 10; i++) {
+            assertThat(t.observe("l", i, sig(i % 2 == 0 ? 3 : 4, false))).isEmpty();
+        }
+        assertThat(t.regime("l")).isZero();
+    }
+
+    @Test
+    void kindsNameEverythingThatChanged() {
+        assertThat(RegimeTracker.kinds(sig(3, true, 2), sig(1, false, 3)))
+                .containsExactlyInAnyOrder(ChangeKind.DEAD_DOWN, ChangeKind.NEW_ORDER,
+                        ChangeKind.ORDER_LOST, ChangeKind.KERNEL_LOST);
+        assertThat(RegimeTracker.kinds(sig(1, false), sig(1, true))).isEmpty(); // kernel appearing
+        RegimeTracker t = new RegimeTracker(1);
+        t.observe("l", 0, sig(0, false));
+        assertThat(t.observe("l", 1, sig(0, false, 3)).orElseThrow().kinds())
+                .containsExactly(ChangeKind.NEW_ORDER);
+    }
+
+    @Test
+    void layersAreIndependentAndBadPersistIsRejected() {
+        RegimeTracker t = new RegimeTracker(1);
+        t.observe("a", 0, sig(0, false));
+        t.observe("b", 0, sig(5, false));
+        assertThat(t.observe("a", 1, sig(1, false))).isPresent();
+        assertThat(t.regime("b")).isZero();
+        assertThatThrownBy(() -> new RegimeTracker(0)).hasMessageContaining("got 0");
+        assertThatThrownBy(() -> sig(-1, false)).hasMessageContaining("-1");
+    }
+}
