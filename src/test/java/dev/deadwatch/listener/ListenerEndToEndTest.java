@@ -89,7 +89,10 @@ class ListenerEndToEndTest {
             assertThat(series(end, "deadwatch_dead_directions_profile")).anyMatch(l -> l.contains("eps=\"1e-6\""));
             assertThat(series(end, "deadwatch_directions")).anyMatch(l -> l.contains("order=\"preasymptotic\""));
             assertThat(series(end, "deadwatch_regime_changes_total")).anyMatch(l -> l.contains("kind=\"kernel_lost\""));
-            assertThat(monitor.timeline()).hasSize(12);
+            // every snapshot is either read or dropped as busy (queue of one), never lost
+            double busy = value(end, "deadwatch_reads_skipped_total", "reason=\"busy\"");
+            assertThat(monitor.timeline().size() + busy).isEqualTo(12.0);
+            assertThat(monitor.timeline().size()).isGreaterThanOrEqualTo(6);
         }
     }
 
