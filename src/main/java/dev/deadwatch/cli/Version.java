@@ -5,12 +5,12 @@ import java.io.InputStream;
 import java.util.Properties;
 import picocli.CommandLine;
 
-/** The build version, from the filtered {@code deadwatch-version.properties}. */
+/** The build version, from the filtered {@code dev/deadwatch/version.properties}. */
 public final class Version implements CommandLine.IVersionProvider {
 
     /** @return the project version, or {@code unknown} outside a build */
     public static String get() {
-        try (InputStream in = Version.class.getResourceAsStream("/deadwatch-version.properties")) {
+        try (InputStream in = Version.class.getResourceAsStream("/dev/deadwatch/version.properties")) {
             if (in == null) {
                 return "unknown";
             }

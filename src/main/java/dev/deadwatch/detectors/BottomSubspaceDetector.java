@@ -19,22 +19,31 @@ import java.util.List;
  */
 public final class BottomSubspaceDetector implements Detector {
 
-    /** At most this many candidates per layer. */
+    /** Default cap on candidates per layer. */
     public static final int MAX_CANDIDATES = 8;
 
     private final double epsDead;
+    private final int maxCandidates;
 
-    /** A detector at {@link Spectrum#EPS_DEAD}. */
+    /** A detector at {@link Spectrum#EPS_DEAD} with {@link #MAX_CANDIDATES}. */
     public BottomSubspaceDetector() {
-        this(Spectrum.EPS_DEAD);
+        this(Spectrum.EPS_DEAD, MAX_CANDIDATES);
     }
 
-    /** @param epsDead relative eigenvalue threshold, in (0,1) */
-    public BottomSubspaceDetector(double epsDead) {
+    /**
+     * @param epsDead relative eigenvalue threshold, in (0,1)
+     * @param maxCandidates at most this many bottom directions per layer (each costs an order
+     *     read of about 40 forward passes), at least 1
+     */
+    public BottomSubspaceDetector(double epsDead, int maxCandidates) {
         if (!(epsDead > 0 && epsDead < 1)) {
             throw new IllegalArgumentException("epsDead must be in (0,1), got " + epsDead);
         }
+        if (maxCandidates < 1) {
+            throw new IllegalArgumentException("maxCandidates must be >= 1, got " + maxCandidates);
+        }
         this.epsDead = epsDead;
+        this.maxCandidates = maxCandidates;
     }
 
     @Override
@@ -87,7 +96,7 @@ public final class BottomSubspaceDetector implements Detector {
         }
         double[] v1 = pw == null ? null : Matrices.topRightSingular(pv, width, pin);
         List<Candidate> out = new ArrayList<>();
-        for (int i = width - 1; i >= 0 && out.size() < MAX_CANDIDATES; i--) {
+        for (int i = width - 1; i >= 0 && out.size() < maxCandidates; i--) {
             if (rho[i] >= epsDead) {
                 break;
             }

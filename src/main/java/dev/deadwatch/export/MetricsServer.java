@@ -15,7 +15,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * A minimal HTTP endpoint: {@code GET /metrics} (Prometheus text format) and
  * {@code GET /healthz}; anything else is 404, any other method 405. Binds 127.0.0.1 unless told
- * otherwise. Two daemon threads serve requests.
+ * otherwise. Every thread it uses is a daemon: it never keeps a finished program alive.
  */
 public final class MetricsServer implements AutoCloseable {
 
@@ -59,7 +59,16 @@ public final class MetricsServer implements AutoCloseable {
         });
         s.setExecutor(pool);
         s.createContext("/", ex -> handle(ex, registry));
-        s.start();
+        // the JDK server's dispatcher thread inherits daemon status from the thread that starts
+        // it: start it from a daemon thread, so the endpoint never keeps a finished program alive
+        Thread starter = new Thread(s::start, "deadwatch-metrics-start");
+        starter.setDaemon(true);
+        starter.start();
+        try {
+            starter.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         return new MetricsServer(s, pool);
     }
 

@@ -114,6 +114,8 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
     private boolean hasAccuracy;
 
     private long step;
+    private long lastSnapshotStep;
+    private boolean finalRead;
     private long snapshots;
     private int interval;
     private long wallStart;
@@ -193,7 +195,14 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
 
     @Override
     public void onTrainingEnd(Trainer trainer) {
-        guard("end", this::drain);
+        guard("end", () -> {
+            // the final state is always read, whatever the budget or interval left unread
+            if (probe != null && step > lastSnapshotStep && manager != null && !worker.isShutdown()) {
+                finalRead = true;
+                snapshot(trainer);
+            }
+            drain();
+        });
     }
 
     // ------------------------------------------------------------------ capture (training thread)
@@ -276,12 +285,15 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
         if (step % interval != 0) {
             return;
         }
-        long now = System.nanoTime();
-        if (snapshots > 0 && readNanos > config.budget * (now - wallStart)) {
+        double share = (double) readNanos / Math.max(1, System.nanoTime() - wallStart);
+        if (snapshots > 0 && share > config.budget) {
             skip("budget");
             interval = Math.min(interval * 2, config.maxInterval);
-            LOG.debug("deadwatch: over budget, interval now {}", interval);
+            LOG.debug("deadwatch: reads at {} of wall time, over budget; interval now {}", share, interval);
             return;
+        }
+        if (interval > config.interval && share < config.budget / 2) {
+            interval = Math.max(config.interval, interval / 2); // back under budget: recover
         }
         snapshot(t);
     }
@@ -309,6 +321,7 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
     private void snapshot(Trainer t) throws IOException {
         long t0 = System.nanoTime();
         snapshots++;
+        lastSnapshotStep = step;
         if (metrics != null) {
             metrics.snapshot();
         }
@@ -318,7 +331,7 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
             return;
         }
         List<DdsResult> fisher = List.of();
-        boolean withOrder = (snapshots - 1) % config.orderEvery == 0;
+        boolean withOrder = snapshots % config.orderEvery == 0;
         long at = step;
         if (config.factory == null) {
             // float32 on the model itself, here, between steps
@@ -348,9 +361,17 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
         List<DdsResult> fisherResults = fisher;
         double[] scores = scores();
         pause(t0);
+        Runnable job = () -> guard("read", () -> analyse(at, values, withOrder, fisherResults, scores));
         try {
-            worker.execute(() -> guard("read", () -> analyse(at, values, withOrder, fisherResults, scores)));
+            if (finalRead) {
+                worker.getQueue().put(job); // the last read waits for a free slot instead of dropping
+            } else {
+                worker.execute(job);
+            }
         } catch (RejectedExecutionException e) {
+            skip("busy");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
             skip("busy");
         }
     }

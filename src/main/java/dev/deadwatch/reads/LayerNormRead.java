@@ -11,8 +11,8 @@ import java.util.List;
  * <p>For {@code h = γ ⊙ (x - mean x)/std x + β}, the centred {@code z} sums to zero, so
  * {@code u = γ⁻¹/‖γ⁻¹‖} is an exact kernel vector of the centred covariance of {@code h} for any
  * input distribution. The parameter-only part needs no data; one forward pass gives the
- * Rayleigh quotient along {@code u}, its alignment with the bottom eigenvector, and the dead
- * directions beyond {@code u}.
+ * Rayleigh quotient along {@code u}, its alignment with the bottom eigenvector (with the bottom
+ * eigenspace when other directions are dead too), and the dead directions beyond {@code u}.
  */
 public final class LayerNormRead {
 
@@ -123,12 +123,32 @@ public final class LayerNormRead {
             }
             double meanVariance = c.trace() / gamma.length;
             double q = meanVariance > 0 ? c.rayleigh(u) / meanVariance : Double.NaN;
-            double alignment = Math.abs(dot(u, c.eigen().bottomVector()));
+            double alignment = bottomAlignment(u, c, rho);
             boolean kernel = q < KERNEL_RAYLEIGH;
             int extra = Math.max(0, below - (kernel ? 1 : 0));
             return new LayerNormResult(layer, gamma.length, p.gammaMinAbs(), p.gammaRatio(),
                     p.deadCoordinates(), q, alignment, extra, kernel);
         }
+    }
+
+    /**
+     * The alignment of {@code u} with the bottom of the spectrum: {@code ‖P u‖} for {@code P} the
+     * projector onto the eigenvectors whose relative eigenvalue is below {@code ε_dead}, or onto
+     * {@code e_min} alone when none is. It equals {@code |u·e_min|} whenever the bottom eigenvalue
+     * is simple, and stays meaningful when the layer has other dead directions, where {@code e_min}
+     * is an arbitrary vector of a degenerate eigenspace.
+     */
+    private double bottomAlignment(double[] u, Activations.Covariance c, double[] rho) {
+        int d = rho.length;
+        double sq = 0;
+        for (int i = d - 1; i >= 0; i--) {
+            if (i < d - 1 && rho[i] >= epsDead) {
+                break;
+            }
+            double p = dot(u, c.eigen().vector(i));
+            sq += p * p;
+        }
+        return Math.sqrt(Math.min(1.0, sq));
     }
 
     private static void checkGamma(double[] gamma) {

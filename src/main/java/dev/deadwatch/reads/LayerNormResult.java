@@ -10,7 +10,8 @@ package dev.deadwatch.reads;
  * @param deadCoordinates coordinates with {@code γ_i = 0}, each itself a dead direction
  * @param rayleigh relative Rayleigh quotient {@code q = uᵀCu / (tr C / d)}; {@code NaN} when
  *     {@code u} is undefined (a zero {@code γ_i}) or no forward pass was read
- * @param alignment {@code |u · e_min|}; {@code NaN} likewise
+ * @param alignment {@code |u · e_min|}, or {@code ‖P u‖} for {@code P} the projector onto the
+ *     eigenvectors below {@code ε_dead} when there are several; {@code NaN} likewise
  * @param extraDead directions with relative eigenvalue below {@code ε_dead} other than {@code u}
  * @param kernel the normalisation classifier: {@code q < 1e-6}, the mean-subtraction kernel
  */

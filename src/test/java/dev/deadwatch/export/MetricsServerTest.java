@@ -24,6 +24,8 @@ class MetricsServerTest {
         Counter.builder("deadwatch.snapshots").tag("run", "t").register(reg).increment(3);
         try (MetricsServer s = MetricsServer.start(reg, MetricsServer.DEFAULT_HOST, 0)) {
             assertThat(s.address().getAddress().isLoopbackAddress()).isTrue();
+            assertThat(Thread.getAllStackTraces().keySet()).filteredOn(t -> t.getName().startsWith("HTTP-Dispatcher"))
+                    .isNotEmpty().allSatisfy(t -> assertThat(t.isDaemon()).as("dispatcher is a daemon").isTrue());
             String base = "http://127.0.0.1:" + s.port();
             HttpResponse<String> metrics = send(HttpRequest.newBuilder(URI.create(base + "/metrics")).build());
             assertThat(metrics.statusCode()).isEqualTo(200);

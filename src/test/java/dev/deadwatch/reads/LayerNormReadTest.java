@@ -85,6 +85,44 @@ class LayerNormReadTest {
     }
 
     @Test
+    void alignmentUsesTheWholeBottomEigenspaceWhenOtherDirectionsAreDead() {
+        // rows confined to a 3-dim subspace of a width-8 LayerNorm input: beyond u, four more
+        // directions are dead, so e_min is an arbitrary vector of a 5-dim null space
+        int d = 8;
+        Random rnd = new Random(11);
+        try (NDManager m = NDManager.newBaseManager()) {
+            LayerNorm ln = LayerNorm.builder().build();
+            ln.initialize(m, DataType.FLOAT64, new Shape(1, d));
+            double[] gamma = new double[d];
+            for (int i = 0; i < d; i++) {
+                gamma[i] = 0.5 + rnd.nextDouble();
+            }
+            ParameterState.write(DetectorContext.parameter(ln, "gamma").getArray(), gamma);
+            double[][] basis = new double[3][d];
+            for (double[] b : basis) {
+                for (int i = 0; i < d; i++) {
+                    b[i] = rnd.nextGaussian();
+                }
+            }
+            int rows = 200;
+            double[] x = new double[rows * d];
+            for (int r = 0; r < rows; r++) {
+                double a = rnd.nextGaussian();
+                double b = rnd.nextGaussian();
+                double c = rnd.nextGaussian();
+                for (int i = 0; i < d; i++) {
+                    x[r * d + i] = a * basis[0][i] + b * basis[1][i] + c * basis[2][i];
+                }
+            }
+            NDArray h = ln.forward(new ParameterStore(m, false), new NDList(m.create(x, new Shape(rows, d))), false).head();
+            LayerNormResult r = new LayerNormRead().read("ln", gamma, List.of(h), m);
+            assertThat(r.rayleigh()).isLessThan(1e-6);
+            assertThat(r.alignment()).isGreaterThanOrEqualTo(0.9999);
+            assertThat(r.extraDead()).isGreaterThanOrEqualTo(3);
+        }
+    }
+
+    @Test
     void zeroGammaCoordinateIsItselfDeadAndUIsUndefined() {
         assertThat(LayerNormRead.inverseScale(new double[] {1, 0, 2})).isNull();
         LayerNormResult p = new LayerNormRead().parametersOnly("ln", new double[] {1, 0, -2});

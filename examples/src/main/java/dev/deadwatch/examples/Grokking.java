@@ -14,6 +14,12 @@ import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
 import ai.djl.translate.TranslateException;
+import dev.deadwatch.detectors.BottomSubspaceDetector;
+import dev.deadwatch.detectors.LayerNormKernelDetector;
+import dev.deadwatch.detectors.NodeDeathDetector;
+import dev.deadwatch.detectors.QueryKeyRotationDetector;
+import dev.deadwatch.detectors.RankDeficitDetector;
+import dev.deadwatch.linalg.Spectrum;
 import dev.deadwatch.listener.DeadwatchListener;
 import dev.deadwatch.regime.RegimeChange;
 import java.io.IOException;
@@ -39,6 +45,12 @@ public final class Grokking {
     public static final float LEARNING_RATE = 3e-3f;
     /** Decoupled weight decay (AdamW's λ): each step shrinks weights by {@code lr × λ}. */
     public static final float WEIGHT_DECAY = 1.0f;
+
+    /**
+     * The demo's read budget. A 10 ms training step makes even the cheap reads a large share of
+     * wall time; the monitor's default is 5%.
+     */
+    public static final double BUDGET = 0.3;
 
     /** Model width. */
     public static final int WIDTH = 64;
@@ -69,8 +81,12 @@ public final class Grokking {
         int steps = s.stepsOr(DEFAULT_STEPS);
         List<RegimeChange> changes = Collections.synchronizedList(new ArrayList<>());
         DeadwatchListener.Builder b = DeadwatchListener.builder()
-                .optInterval(s.intervalOr(100))
-                .optOrderEvery(5)
+                .optInterval(s.intervalOr(50))
+                .optOrderEvery(20)
+                .optDetectors(List.of(new NodeDeathDetector(), new BottomSubspaceDetector(Spectrum.EPS_DEAD, 2),
+                        new LayerNormKernelDetector(), new QueryKeyRotationDetector(), new RankDeficitDetector()))
+                .optProbeSize(128) // 384 rows: more than the 256-wide MLP layer, so counts are not row-limited
+                .optBudget(BUDGET)
                 .optBlockFactory(Grokking::model)
                 .optRunId("grokking-" + s.seed())
                 .optOnRegimeChange(changes::add);
