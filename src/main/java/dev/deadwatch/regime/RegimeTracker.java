@@ -7,9 +7,10 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * Confirms regime changes per layer: a change is confirmed when the layer's signature differs
- * from the current regime's for {@code persist} consecutive reads with the same new signature.
- * The first signature of a layer opens regime 0.
+ * Confirms regime changes per layer (METRICS.md): a change is confirmed when the layer's
+ * signature differs from the current regime's for {@code persist} consecutive reads; the new
+ * regime takes the newest signature. A read equal to the current regime's resets the count, so
+ * a one-read blip never fires. The first signature of a layer opens regime 0.
  */
 public final class RegimeTracker {
 
@@ -55,12 +56,8 @@ public final class RegimeTracker {
             s.count = 0;
             return Optional.empty();
         }
-        if (signature.equals(s.pending)) {
-            s.count++;
-        } else {
-            s.pending = signature;
-            s.count = 1;
-        }
+        s.pending = signature; // the newest differing signature is the one a change confirms
+        s.count++;
         if (s.count < persist) {
             return Optional.empty();
         }

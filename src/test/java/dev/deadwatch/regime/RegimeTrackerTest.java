@@ -30,13 +30,27 @@ class RegimeTrackerTest {
     }
 
     @Test
-    void aFlickerBetweenTwoNewSignaturesNeverConfirms() {
+    void aBlipThatReturnsToTheCurrentRegimeNeverConfirms() {
         RegimeTracker t = new RegimeTracker(2);
         t.observe("l", 0, sig(0, false));
         for (int i = 1; i < 10; i++) {
-            assertThat(t.observe("l", i, sig(i % 2 == 0 ? 3 : 4, false))).isEmpty();
+            assertThat(t.observe("l", i, sig(i % 2 == 0 ? 0 : 4, false))).isEmpty();
         }
         assertThat(t.regime("l")).isZero();
+    }
+
+    @Test
+    void aSteadyRiseConfirmsWithTheNewestSignature() {
+        RegimeTracker t = new RegimeTracker(2);
+        t.observe("l", 0, sig(1, false));
+        assertThat(t.observe("l", 1, sig(3, false))).isEmpty();
+        var c = t.observe("l", 2, sig(5, false)).orElseThrow();
+        assertThat(c.from().dead()).isEqualTo(1);
+        assertThat(c.to().dead()).isEqualTo(5);
+        assertThat(c.kinds()).containsExactly(ChangeKind.DEAD_UP);
+        // the new regime is the newest signature: the next rise counts from 5
+        assertThat(t.observe("l", 3, sig(7, false))).isEmpty();
+        assertThat(t.observe("l", 4, sig(9, false)).orElseThrow().from().dead()).isEqualTo(5);
     }
 
     @Test

@@ -104,14 +104,14 @@ public final class LayerNormTwins {
             DefaultTrainingConfig cfg = new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
                     .addEvaluator(new Accuracy())
                     .optOptimizer(Optimizer.adam().optLearningRateTracker(Tracker.fixed(1e-3f))
-                            .optBeta2(0.98f).build())
+                            .optBeta2(0.98f).optWeightDecays(Grokking.WEIGHT_DECAY).build())
                     .addTrainingListeners(monitor);
             if (s.progress()) {
                 cfg.addTrainingListeners(new ProgressBar(steps, monitor, System.err));
             }
             try (Trainer trainer = model.newTrainer(cfg)) {
                 trainer.initialize(Grokking.inputShape(split.trainSize()));
-                TrainingLoop.run(trainer, split.train(), split.validation(), steps, 25, 1e-3f * 0.1f);
+                TrainingLoop.run(trainer, split.train(), split.validation(), steps, 25);
             }
         }
         return monitor;

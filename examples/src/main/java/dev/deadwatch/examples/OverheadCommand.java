@@ -86,15 +86,14 @@ public final class OverheadCommand implements Callable<Integer> {
             DefaultTrainingConfig cfg = new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
                     .addEvaluator(new Accuracy())
                     .optOptimizer(Optimizer.adam().optLearningRateTracker(Tracker.fixed(Grokking.LEARNING_RATE))
-                            .optBeta2(0.98f).build());
+                            .optBeta2(0.98f).optWeightDecays(Grokking.WEIGHT_DECAY).build());
             if (monitor != null) {
                 cfg.addTrainingListeners(monitor);
             }
             try (Trainer trainer = model.newTrainer(cfg)) {
                 trainer.initialize(Grokking.inputShape(split.trainSize()));
                 long t0 = System.nanoTime();
-                TrainingLoop.run(trainer, split.train(), split.validation(), n, 25,
-                        Grokking.LEARNING_RATE * Grokking.WEIGHT_DECAY);
+                TrainingLoop.run(trainer, split.train(), split.validation(), n, 25);
                 return n / ((System.nanoTime() - t0) / 1e9);
             }
         } finally {

@@ -7,7 +7,15 @@ import ai.djl.training.dataset.Dataset;
 import ai.djl.translate.TranslateException;
 import java.io.IOException;
 
-/** The plain DJL loop the examples use: full passes over the data, validation every few. */
+/**
+ * The plain DJL loop the examples use: full passes over the data, validation every few steps.
+ *
+ * <p>Weight decay goes through the optimizer's gradient (Adam's L2 {@code optWeightDecays}),
+ * never through in-place writes to the parameters between steps: with DJL 0.36 and PyTorch
+ * 2.7.1 on CPU, multiplying the weights in place after each {@code trainer.step()} (decoupled
+ * decay, as AdamW does) turned a stable Adam run NaN within 200 steps, and DJL's own
+ * {@code AdamW} failed the same way on this model.
+ */
 public final class TrainingLoop {
 
     private TrainingLoop() {}
@@ -23,27 +31,12 @@ public final class TrainingLoop {
      */
     public static void run(Trainer trainer, Dataset train, Dataset validation, int steps, int validateEvery)
             throws IOException, TranslateException {
-        run(trainer, train, validation, steps, validateEvery, 0);
-    }
-
-    /**
-     * Trains with decoupled weight decay applied after each optimizer step:
-     * {@code w ← (1 - decay) w} (Adam + this is AdamW; DJL 0.36's own {@code AdamW} with strong
-     * decay turned NaN nondeterministically on this machine, so the examples do it here).
-     *
-     * @param decay per-step shrink factor {@code lr × weight decay}, 0 for none
-     */
-    public static void run(Trainer trainer, Dataset train, Dataset validation, int steps, int validateEvery,
-            float decay) throws IOException, TranslateException {
         int step = 0;
         while (step < steps) {
             for (Batch batch : trainer.iterateDataset(train)) {
                 try (batch) {
                     EasyTrain.trainBatch(trainer, batch);
                     trainer.step();
-                    if (decay > 0) {
-                        decay(trainer, decay);
-                    }
                 }
                 step++;
                 if (step % validateEvery == 0 || step == steps) {
@@ -56,14 +49,5 @@ public final class TrainingLoop {
             }
         }
         trainer.notifyListeners(l -> l.onTrainingEnd(trainer));
-    }
-
-    private static void decay(Trainer trainer, float decay) {
-        for (var p : trainer.getModel().getBlock().getParameters()) {
-            String name = p.getKey();
-            if (name.endsWith("weight")) { // not biases, not norm scales
-                p.getValue().getArray().muli(1 - decay);
-            }
-        }
     }
 }
