@@ -264,6 +264,8 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
                     th.setDaemon(true);
                     return th;
                 });
+        // the final read is put straight into the queue, which never starts a thread by itself
+        worker.prestartAllCoreThreads();
         wallStart = System.nanoTime();
     }
 

@@ -126,6 +126,18 @@ class ListenerEndToEndTest {
     }
 
     @Test
+    void aRunShorterThanOneIntervalStillGetsItsFinalReadOnTheWorker() throws Exception {
+        SimpleMeterRegistry reg = new SimpleMeterRegistry();
+        try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(1_000_000)
+                .optBlockFactory(TinyRun::block).optRegistry(reg).build()) {
+            TinyRun.train(12, monitor); // onTrainingEnd drains the worker
+            assertThat(monitor.timeline()).as("the final read ran before training returned").hasSize(1);
+            assertThat(monitor.timeline().get(0).step()).isEqualTo(12);
+            assertThat(reg.get("deadwatch.snapshots").counter().count()).isEqualTo(1.0);
+        }
+    }
+
+    @Test
     void floatThirtyTwoReadsOnTheTrainingThreadDoNotChangeTraining() throws Exception {
         String unmonitored = TinyRun.train(30);
         SimpleMeterRegistry reg = new SimpleMeterRegistry();

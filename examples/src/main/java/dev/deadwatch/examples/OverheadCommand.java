@@ -47,6 +47,10 @@ public final class OverheadCommand implements Callable<Integer> {
     @Option(names = "--warmup", defaultValue = "200", description = "Untimed steps first (default: ${DEFAULT-VALUE}).")
     private int warmup;
 
+    @Option(names = "--interval", defaultValue = "0",
+            description = "Snapshot interval of the monitored arm (default: the listener's default).")
+    private int interval;
+
     @Spec
     private CommandSpec spec;
 
@@ -56,12 +60,12 @@ public final class OverheadCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "need --steps >= 100, --repeats >= 1, --warmup >= 0; got "
                     + steps + ", " + repeats + ", " + warmup);
         }
-        run(warmup, false);
+        run(warmup, false, 0);
         List<Double> without = new ArrayList<>();
         List<Double> with = new ArrayList<>();
         for (int i = 0; i < repeats; i++) {
-            without.add(run(steps, false));
-            with.add(run(steps, true));
+            without.add(run(steps, false, 0));
+            with.add(run(steps, true, interval));
             System.out.printf(Locale.ROOT, "pair %d: without %.1f steps/s, with %.1f steps/s%n", i + 1,
                     without.get(i), with.get(i));
         }
@@ -73,12 +77,15 @@ public final class OverheadCommand implements Callable<Integer> {
     }
 
     /** @return steps per second of one run of the grokking training */
-    static double run(int n, boolean monitored) throws Exception {
+    static double run(int n, boolean monitored, int interval) throws Exception {
         if (n == 0) {
             return 0;
         }
-        DeadwatchListener monitor = monitored
-                ? DeadwatchListener.builder().optBlockFactory(Grokking::model).build() : null;
+        DeadwatchListener.Builder b = DeadwatchListener.builder().optBlockFactory(Grokking::model);
+        if (interval > 0) {
+            b.optInterval(interval);
+        }
+        DeadwatchListener monitor = monitored ? b.build() : null;
         try (NDManager m = NDManager.newBaseManager(); Model model = Model.newInstance("grokking")) {
             m.getEngine().setRandomSeed(42);
             Grokking.Split split = Grokking.split(m, 42);
