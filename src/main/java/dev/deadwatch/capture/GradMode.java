@@ -22,6 +22,22 @@ public final class GradMode {
     }
 
     /**
+     * Makes the calling thread's engine ops single-threaded. PyTorch keeps the intra-op thread
+     * count per calling thread (OpenMP's thread-local settings), so the analysis worker can run
+     * on one core while the training thread keeps all of them; without this, on a small machine,
+     * the worker's parallel regions fight the training's for the same cores.
+     *
+     * @return the thread count the calling thread now uses
+     */
+    public static int singleThreadedOnThisThread() {
+        if (!PYTORCH) {
+            return -1;
+        }
+        JniUtils.setNumThreads(1);
+        return JniUtils.getNumThreads();
+    }
+
+    /**
      * Runs an action with autograd off on this thread, restoring the previous state after.
      *
      * @param action what to run

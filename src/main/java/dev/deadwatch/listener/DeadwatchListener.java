@@ -67,6 +67,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
@@ -117,9 +118,21 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
     private long lastSnapshotStep;
     private boolean finalRead;
     private long snapshots;
+    private long snapshotsSinceOrder;
+    /** Cost of the last snapshot without its order read (training-thread pause + worker), ns. */
+    private volatile long lastReadNanos;
+    /** Cost of the last order read, ns; 0 until one has run. */
+    private volatile long lastOrderNanos;
+    /** Cost of the first snapshot, not charged to the budget (see {@link #charged()}). */
+    private volatile long warmupNanos;
+    private volatile boolean warmedUp;
     private int interval;
     private long wallStart;
-    private volatile long readNanos;
+    /** Time spent reading, on the training thread and the worker alike (both add to it). */
+    private final AtomicLong readNanos = new AtomicLong();
+    /** The running training loss and accuracy are sampled from one batch in this many. */
+    static final int TRAIN_METRIC_EVERY = 10;
+
     private final Accumulator trainAcc = new Accumulator();
     private final Accumulator validationAcc = new Accumulator();
     private volatile double[] lastValidation = {Double.NaN, Double.NaN};
@@ -199,7 +212,7 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
             // the final state is always read, whatever the budget or interval left unread
             if (probe != null && step > lastSnapshotStep && manager != null && !worker.isShutdown()) {
                 finalRead = true;
-                snapshot(trainer);
+                snapshot(trainer, snapshotsSinceOrder + 1 >= config.orderEvery);
             }
             drain();
         });
@@ -259,6 +272,7 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
                 r -> {
                     Thread th = new Thread(() -> {
                         GradMode.disableOnThisThread(); // no autograd graphs, legal in-place writes
+                        GradMode.singleThreadedOnThisThread(); // leave the other cores to training
                         r.run();
                     }, "deadwatch-reads");
                     th.setDaemon(true);
@@ -274,7 +288,12 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
             begin(t);
         }
         step++;
-        accumulate(t, data, trainAcc);
+        // the trainer's loss and accuracy evaluators re-run on its own predictions: each costs an
+        // engine call and a host copy, so one batch in TRAIN_METRIC_EVERY is sampled (and every
+        // snapshot's batch), which keeps the running train loss and accuracy at ~1/10 of the cost
+        if (step % TRAIN_METRIC_EVERY == 0 || step % interval == 0 || step == 1) {
+            accumulate(t, data, trainAcc);
+        }
         if (trainAcc.count > 0) {
             lastTrain = new double[] {trainAcc.loss(), trainAcc.accuracy()};
             if (metrics != null) {
@@ -287,17 +306,30 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
         if (step % interval != 0) {
             return;
         }
-        double share = (double) readNanos / Math.max(1, System.nanoTime() - wallStart);
-        if (snapshots > 0 && share > config.budget) {
+        // the budget is checked before reading, with each read's cost predicted from its last run:
+        // a read that would take the monitor's share of wall time over the budget is not started
+        double elapsed = Math.max(1, System.nanoTime() - wallStart);
+        long spent = charged();
+        boolean orderDue = snapshotsSinceOrder + 1 >= config.orderEvery;
+        boolean budgeted = config.budget < 1;
+        if (budgeted && snapshots > 0 && (spent + lastReadNanos) / elapsed > config.budget) {
             skip("budget");
+            if (orderDue) {
+                skip("budget"); // the order read due with it is not done either
+            }
             interval = Math.min(interval * 2, config.maxInterval);
-            LOG.debug("deadwatch: reads at {} of wall time, over budget; interval now {}", share, interval);
+            LOG.debug("deadwatch: reads at {} of wall time, over budget; interval now {}", spent / elapsed, interval);
             return;
         }
-        if (interval > config.interval && share < config.budget / 2) {
+        boolean withOrder = orderDue;
+        if (budgeted && orderDue && lastOrderNanos > 0 && (spent + lastReadNanos + lastOrderNanos) / elapsed > config.budget) {
+            skip("budget"); // the order read waits for a snapshot where it fits
+            withOrder = false;
+        }
+        if (interval > config.interval && spent / elapsed < config.budget / 2) {
             interval = Math.max(config.interval, interval / 2); // back under budget: recover
         }
-        snapshot(t);
+        snapshot(t, withOrder);
     }
 
     private void captureProbe(BatchData data) {
@@ -320,8 +352,9 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
         return out;
     }
 
-    private void snapshot(Trainer t) throws IOException {
+    private void snapshot(Trainer t, boolean withOrder) throws IOException {
         long t0 = System.nanoTime();
+        snapshotsSinceOrder = withOrder ? 0 : snapshotsSinceOrder + 1;
         snapshots++;
         lastSnapshotStep = step;
         if (metrics != null) {
@@ -333,7 +366,6 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
             return;
         }
         List<DdsResult> fisher = List.of();
-        boolean withOrder = snapshots % config.orderEvery == 0;
         long at = step;
         if (config.factory == null) {
             // float32 on the model itself, here, between steps
@@ -342,8 +374,11 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
                 fisher = timed("fisher", () -> suite.fisher(mp, t.getLoss()));
             }
             double[] scores = scores();
-            ReadReport report = suite.read(mp, at, withOrder, fisher);
-            pause(t0);
+            ReadReport report = suite.read(mp, at, withOrder, fisher, this::orderFits);
+            if (withOrder && !report.orderRead()) {
+                skip("budget"); // stopped after its first candidate: the rest would not fit
+            }
+            cost(pause(t0), withOrder, report);
             publish(report, scores);
             writeSnapshot(at, report, block);
             return;
@@ -362,8 +397,8 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
         }
         List<DdsResult> fisherResults = fisher;
         double[] scores = scores();
-        pause(t0);
-        Runnable job = () -> guard("read", () -> analyse(at, values, withOrder, fisherResults, scores));
+        long held = pause(t0);
+        Runnable job = () -> guard("read", () -> analyse(at, values, withOrder, fisherResults, scores, held));
         try {
             if (finalRead) {
                 worker.getQueue().put(job); // the last read waits for a free slot instead of dropping
@@ -406,22 +441,57 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
         return loss instanceof SoftmaxCrossEntropyLoss ? OutputMetric.SOFTMAX : OutputMetric.IDENTITY;
     }
 
-    private void pause(long t0) {
+    /** Ends a training-thread pause begun at {@code t0}; @return its length, ns */
+    private long pause(long t0) {
         long d = System.nanoTime() - t0;
-        readNanos += d;
+        readNanos.addAndGet(d);
         if (metrics != null) {
             metrics.pause(d);
+        }
+        return d;
+    }
+
+    /** Whether an order read needing {@code nanos} more keeps the monitor within its budget. */
+    private boolean orderFits(long nanos) {
+        double elapsed = Math.max(1, System.nanoTime() - wallStart);
+        return config.budget >= 1 || (charged() + nanos) / elapsed <= config.budget;
+    }
+
+    /**
+     * Read time charged to the budget: all of it but the first snapshot's, whose one-time
+     * warm-up (class loading, JIT, building the replica) would otherwise silence the monitor for
+     * the rest of a long run. The pause and read timers still show it.
+     */
+    private long charged() {
+        return readNanos.get() - warmupNanos;
+    }
+
+    /** Remembers what a snapshot cost, split into its order read and the rest, to predict the next. */
+    private void cost(long totalNanos, boolean withOrder, ReadReport report) {
+        long order = withOrder ? (long) (report.seconds().getOrDefault("order", 0.0) * 1e9) : 0;
+        if (report.orderRead()) { // a complete order read (one stopped by the budget says less)
+            lastOrderNanos = order;
+        }
+        lastReadNanos = Math.max(0, totalNanos - order);
+        if (!warmedUp) {
+            warmedUp = true;
+            warmupNanos = totalNanos;
         }
     }
 
     // ------------------------------------------------------------------ analysis (worker)
 
     private void analyse(long at, List<double[]> values, boolean withOrder, List<DdsResult> fisher,
-            double[] scores) throws IOException {
+            double[] scores, long held) throws IOException {
         long t0 = System.nanoTime();
         replica.load(values);
-        ReadReport report = suite.read(replicaProbe, at, withOrder, fisher);
-        readNanos += System.nanoTime() - t0;
+        ReadReport report = suite.read(replicaProbe, at, withOrder, fisher, this::orderFits);
+        if (withOrder && !report.orderRead()) {
+            skip("budget");
+        }
+        long worked = System.nanoTime() - t0;
+        readNanos.addAndGet(worked);
+        cost(held + worked, withOrder, report);
         publish(report, scores);
         writeSnapshot(at, report, replica.block());
     }
@@ -777,7 +847,11 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
             return this;
         }
 
-        /** @param fraction reads may take at most this fraction of wall time (default 0.05), in (0,1] */
+        /**
+         * @param fraction reads (training-thread pauses plus worker time) may take at most this
+         *     fraction of wall time (default 0.05), in (0,1]; each read's cost is predicted from its
+         *     last run and a read that would go over is not started; 1 turns the budget off
+         */
         public Builder optBudget(double fraction) {
             if (!(fraction > 0 && fraction <= 1)) {
                 throw new IllegalArgumentException("budget must be in (0,1], got " + fraction);

@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
 import java.util.Set;
+import java.util.function.LongPredicate;
 
 /** Runs the reads of one snapshot on a model bound to its probe batch. */
 public final class ReadSuite {
@@ -82,6 +83,25 @@ public final class ReadSuite {
      * @return the report
      */
     public ReadReport read(ModelProbe probe, long step, boolean withOrder, List<DdsResult> fisher) {
+        return read(probe, step, withOrder, fisher, nanos -> true);
+    }
+
+    /**
+     * Reads one snapshot, with a budget on the order read: after its first candidate the cost of
+     * the rest is estimated (first candidate's time × candidates left) and offered to
+     * {@code orderFits}; when refused, the order read stops and the report carries none (a
+     * partial census would undercount), so {@link ReadReport#orderRead()} is false.
+     *
+     * @param probe the model on the probe batch
+     * @param step training step
+     * @param withOrder whether to run the order read this time
+     * @param fisher Fisher-side results computed elsewhere (the training thread), may be empty
+     * @param orderFits given the estimated nanoseconds the rest of the order read needs, whether
+     *     it may go on
+     * @return the report
+     */
+    public ReadReport read(ModelProbe probe, long step, boolean withOrder, List<DdsResult> fisher,
+            LongPredicate orderFits) {
         Map<String, Double> seconds = new LinkedHashMap<>();
         List<String> layers = tappedLayers(probe.paths());
         List<LayerNormResult> norms = new ArrayList<>();
@@ -118,9 +138,17 @@ public final class ReadSuite {
         if (withOrder) {
             long t0 = System.nanoTime();
             DetectorContext ctx = new DetectorContext(probe);
+            List<Candidate> candidates = new ArrayList<>();
             for (Detector d : detectors) {
-                for (Candidate c : d.detect(ctx)) {
-                    orders.add(order.read(probe, c));
+                candidates.addAll(d.detect(ctx));
+            }
+            for (int i = 0; i < candidates.size(); i++) {
+                long c0 = System.nanoTime();
+                orders.add(order.read(probe, candidates.get(i)));
+                if (i == 0 && candidates.size() > 1
+                        && !orderFits.test((System.nanoTime() - c0) * (candidates.size() - 1))) {
+                    seconds.put("order", (System.nanoTime() - t0) / 1e9);
+                    return new ReadReport(step, results, norms, List.of(), Map.of(), false, seconds);
                 }
             }
             Map<String, List<OrderResult>> byLayer = new LinkedHashMap<>();

@@ -138,6 +138,23 @@ class ListenerEndToEndTest {
     }
 
     @Test
+    void overBudgetReadsAreNotStartedTheIntervalBacksOffAndEachIsCounted() throws Exception {
+        SimpleMeterRegistry reg = new SimpleMeterRegistry();
+        try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(5).optOrderEvery(1)
+                .optBudget(1e-6).optRegistry(reg).build()) {
+            TinyRun.train(60, monitor);
+            // step 5 reads (no cost known yet); steps 10, 20, 40 are refused, each with the order
+            // read due with it, doubling the interval; the final read at step 60 always runs; an
+            // order read may also stop after its first candidate (steps 5 and 60)
+            assertThat(reg.get("deadwatch.snapshots").counter().count()).isEqualTo(2.0);
+            assertThat(monitor.timeline()).extracting(TimelineRow::step).containsExactly(5L, 60L);
+            assertThat(reg.get("deadwatch.reads.skipped").tag("reason", "budget").counter().count())
+                    .isBetween(6.0, 8.0);
+            assertThat(monitor.interval()).isEqualTo(40);
+        }
+    }
+
+    @Test
     void floatThirtyTwoReadsOnTheTrainingThreadDoNotChangeTraining() throws Exception {
         String unmonitored = TinyRun.train(30);
         SimpleMeterRegistry reg = new SimpleMeterRegistry();

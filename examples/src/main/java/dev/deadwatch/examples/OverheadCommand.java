@@ -4,13 +4,19 @@ import ai.djl.Model;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.DefaultTrainingConfig;
 import ai.djl.training.Trainer;
+import ai.djl.training.listener.TrainingListener;
+import ai.djl.training.listener.TrainingListenerAdapter;
+import ai.djl.training.listener.TrainingListener.BatchData;
 import ai.djl.training.evaluator.Accuracy;
 import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
 import dev.deadwatch.cli.CommandProvider;
 import dev.deadwatch.listener.DeadwatchListener;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.util.ArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -51,41 +57,71 @@ public final class OverheadCommand implements Callable<Integer> {
             description = "Snapshot interval of the monitored arm (default: the listener's default).")
     private int interval;
 
+    @Option(names = "--order-every", defaultValue = "0",
+            description = "Order read every N snapshots in the monitored arm (default: the listener's default; 1 is the worst case).")
+    private int orderEvery;
+
     @Spec
     private CommandSpec spec;
 
+    /** One timed run: steps/s up to the last step, and the seconds spent after it (final read, drain). */
+    record Timing(double stepsPerSecond, double endSeconds, long snapshots, int finalInterval) {}
+
     @Override
     public Integer call() throws Exception {
-        if (steps < 100 || repeats < 1 || warmup < 0) {
-            throw new ParameterException(spec.commandLine(), "need --steps >= 100, --repeats >= 1, --warmup >= 0; got "
-                    + steps + ", " + repeats + ", " + warmup);
+        if (steps < 100 || repeats < 1 || warmup < 0 || interval < 0 || orderEvery < 0) {
+            throw new ParameterException(spec.commandLine(), "need --steps >= 100, --repeats >= 1, --warmup >= 0,"
+                    + " --interval >= 0, --order-every >= 0; got " + steps + ", " + repeats + ", " + warmup + ", "
+                    + interval + ", " + orderEvery);
         }
-        run(warmup, false, 0);
+        run(warmup, false, 0, 0);
         List<Double> without = new ArrayList<>();
         List<Double> with = new ArrayList<>();
+        List<Double> ratio = new ArrayList<>();
+        List<Double> end = new ArrayList<>();
         for (int i = 0; i < repeats; i++) {
-            without.add(run(steps, false, 0));
-            with.add(run(steps, true, interval));
-            System.out.printf(Locale.ROOT, "pair %d: without %.1f steps/s, with %.1f steps/s%n", i + 1,
-                    without.get(i), with.get(i));
+            Timing a = run(steps, false, 0, 0);
+            Timing b = run(steps, true, interval, orderEvery);
+            without.add(a.stepsPerSecond());
+            with.add(b.stepsPerSecond());
+            ratio.add(a.stepsPerSecond() / b.stepsPerSecond() - 1);
+            end.add(b.endSeconds());
+            System.out.printf(Locale.ROOT, "pair %d: without %.1f steps/s, with %.1f steps/s (%d reads, interval"
+                    + " at end %d, final read + drain %.2f s)%n", i + 1, a.stepsPerSecond(), b.stepsPerSecond(),
+                    b.snapshots(), b.finalInterval(), b.endSeconds());
         }
-        double a = median(without);
-        double b = median(with);
-        System.out.printf(Locale.ROOT, "median steps/s: without %.2f [%.2f..%.2f], with %.2f [%.2f..%.2f]; "
-                + "overhead %.1f%%%n", a, min(without), max(without), b, min(with), max(with), 100 * (a / b - 1));
+        System.out.printf(Locale.ROOT, "median steps/s: without %.2f [%.2f..%.2f], with %.2f [%.2f..%.2f]%n",
+                median(without), min(without), max(without), median(with), min(with), max(with));
+        System.out.printf(Locale.ROOT, "overhead (median of per-pair ratios): %.1f%% [%.1f%%..%.1f%%]; "
+                + "after the last step: %.2f s [%.2f..%.2f]%n", 100 * median(ratio), 100 * min(ratio),
+                100 * max(ratio), median(end), min(end), max(end));
         return 0;
     }
 
-    /** @return steps per second of one run of the grokking training */
-    static double run(int n, boolean monitored, int interval) throws Exception {
+    private static final boolean VERBOSE = Boolean.getBoolean("deadwatch.overhead.verbose");
+
+    /** Times one run of the grokking training, with or without the monitor. */
+    static Timing run(int n, boolean monitored, int interval, int orderEvery) throws Exception {
         if (n == 0) {
-            return 0;
+            return new Timing(0, 0, 0, 0);
         }
-        DeadwatchListener.Builder b = DeadwatchListener.builder().optBlockFactory(Grokking::model);
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        DeadwatchListener.Builder b = DeadwatchListener.builder().optBlockFactory(Grokking::model)
+                .optRegistry(registry);
         if (interval > 0) {
             b.optInterval(interval);
         }
+        if (orderEvery > 0) {
+            b.optOrderEvery(orderEvery);
+        }
         DeadwatchListener monitor = monitored ? b.build() : null;
+        long[] lastStep = new long[1];
+        TrainingListener clock = new TrainingListenerAdapter() {
+            @Override
+            public void onTrainingBatch(Trainer trainer, BatchData batchData) {
+                lastStep[0] = System.nanoTime(); // after every other listener's batch work
+            }
+        };
         try (NDManager m = NDManager.newBaseManager(); Model model = Model.newInstance("grokking")) {
             m.getEngine().setRandomSeed(42);
             Grokking.Split split = Grokking.split(m, 42);
@@ -97,11 +133,20 @@ public final class OverheadCommand implements Callable<Integer> {
             if (monitor != null) {
                 cfg.addTrainingListeners(monitor);
             }
+            cfg.addTrainingListeners(clock);
             try (Trainer trainer = model.newTrainer(cfg)) {
                 trainer.initialize(Grokking.inputShape(split.trainSize()));
                 long t0 = System.nanoTime();
                 TrainingLoop.run(trainer, split.train(), split.validation(), n, 25);
-                return n / ((System.nanoTime() - t0) / 1e9);
+                long t1 = System.nanoTime();
+                if (monitor != null && VERBOSE) {
+                    registry.getMeters().stream().filter(x -> x instanceof Timer).map(x -> (Timer) x)
+                            .forEach(x -> System.out.printf(Locale.ROOT, "  %s %s: n=%d total %.3f s max %.3f s%n",
+                                    x.getId().getName(), x.getId().getTag("read"), x.count(),
+                                    x.totalTime(TimeUnit.SECONDS), x.max(TimeUnit.SECONDS)));
+                }
+                return new Timing(n / ((lastStep[0] - t0) / 1e9), (t1 - lastStep[0]) / 1e9,
+                        monitor == null ? 0 : monitor.timeline().size(), monitor == null ? 0 : monitor.interval());
             }
         } finally {
             if (monitor != null) {
