@@ -3,6 +3,7 @@ package dev.deadwatch.examples;
 import dev.deadwatch.cli.CommandProvider;
 import dev.deadwatch.listener.DeadwatchListener;
 import dev.deadwatch.listener.TimelineRow;
+import dev.deadwatch.regime.RegimeChange;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -23,6 +24,8 @@ import picocli.CommandLine.Spec;
             "a run report (chart.png, timeline.csv, timeline.json) to --out."
         })
 public final class DemoCommand implements Callable<Integer> {
+
+    private static final int MAX_CHANGES_PRINTED = 10;
 
     /** Registers {@code demo} with the CLI. */
     public static final class Provider implements CommandProvider {
@@ -76,11 +79,13 @@ public final class DemoCommand implements Callable<Integer> {
             case "node-death" -> {
                 NodeDeath.Result r = NodeDeath.run(s);
                 monitor = r.monitor();
+                printChanges(r.changes());
                 title = "node death: squared-ReLU teacher-student under weight decay";
             }
             case "grokking" -> {
                 Grokking.Result r = Grokking.run(s);
                 monitor = r.monitor();
+                printChanges(r.changes());
                 title = "grokking: modular addition mod " + Grokking.MODULUS;
             }
             case "layernorm" -> {
@@ -95,6 +100,16 @@ public final class DemoCommand implements Callable<Integer> {
         }
         try (monitor) {
             List<TimelineRow> rows = monitor.timeline();
+            rows.stream().filter(row -> row.orders().values().stream().anyMatch(o -> !o.isEmpty()))
+                    .reduce((first, second) -> second).ifPresent(row -> {
+                        System.out.printf(Locale.ROOT, "last order read (step %d), dead directions per layer:%n",
+                                row.step());
+                        row.orders().forEach((layer, orders) -> {
+                            if (!orders.isEmpty()) {
+                                System.out.printf(Locale.ROOT, "  %s: %s%n", layer, census(orders));
+                            }
+                        });
+                    });
             Path chart = Report.write(out, title, rows);
             System.out.printf(Locale.ROOT, "run %s: %d reads, report in %s (chart %s)%n",
                     monitor.runId(), rows.size(), out.toAbsolutePath(), chart.getFileName());
@@ -107,5 +122,24 @@ public final class DemoCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** @return e.g. {@code 6 × k=3} or {@code 2 × k=2, 1 × gauge} from {@code "3,3,3,3,3,3"} */
+    static String census(String orders) {
+        java.util.Map<String, Long> counts = new java.util.TreeMap<>();
+        for (String o : orders.split(",")) {
+            counts.merge(o.trim(), 1L, Long::sum);
+        }
+        List<String> parts = new java.util.ArrayList<>();
+        counts.forEach((o, n) -> parts.add(n + " × " + (o.chars().allMatch(Character::isDigit) ? "k=" + o : o)));
+        return String.join(", ", parts);
+    }
+
+    private static void printChanges(List<RegimeChange> changes) {
+        System.out.printf(Locale.ROOT, "confirmed regime changes: %d%n", changes.size());
+        changes.stream().limit(MAX_CHANGES_PRINTED).forEach(c -> System.out.println("  " + c.describe()));
+        if (changes.size() > MAX_CHANGES_PRINTED) {
+            System.out.printf(Locale.ROOT, "  ... (%d more in the log)%n", changes.size() - MAX_CHANGES_PRINTED);
+        }
     }
 }
