@@ -6,6 +6,7 @@ set -euo pipefail
 need=()
 command -v java >/dev/null 2>&1 || need+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
+command -v promtool >/dev/null 2>&1 || need+=(prometheus) # promtool and the server for the rule and end-to-end tests
 
 if ((${#need[@]})); then
   if [[ $(id -u) -ne 0 ]]; then
