@@ -267,7 +267,7 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
             LOG.info("deadwatch: serving metrics on http://{}:{}/metrics (run {})",
                     config.host, server.port(), runId);
         }
-        suite = new ReadSuite(config.maxRows, config.detectors, config.seed);
+        suite = new ReadSuite(config.maxRows, config.detectors, config.seed, config.observer);
         worker = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new ArrayBlockingQueue<>(1),
                 r -> {
                     Thread th = new Thread(() -> {
@@ -799,6 +799,7 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
         private List<Detector> detectors = Detector.defaults();
         private Consumer<RegimeChange> onRegimeChange;
         private Consumer<ReadReport> onReport;
+        private ReadSuite.ReadObserver observer = ReadSuite.ReadObserver.NONE;
 
         private Builder() {}
 
@@ -948,6 +949,16 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
         /** @param callback called on every confirmed regime change (default: none) */
         public Builder optOnRegimeChange(Consumer<RegimeChange> callback) {
             this.onRegimeChange = callback;
+            return this;
+        }
+
+        /**
+         * @param readObserver told the name of each read just before it starts, on the thread
+         *     that runs it (tracing, profiling); an exception it throws fails the read, which is
+         *     counted as {@code error} and never reaches training
+         */
+        public Builder optReadObserver(ReadSuite.ReadObserver readObserver) {
+            this.observer = Objects.requireNonNull(readObserver, "readObserver");
             return this;
         }
 

@@ -33,6 +33,24 @@ public final class ReadSuite {
     private final LayerNormRead layerNorm;
     private final OrderRead order;
     private final List<Detector> detectors;
+    private final ReadObserver observer;
+
+    /**
+     * Told the name of each read ({@code layernorm}, {@code dds}, {@code fisher}, {@code order})
+     * just before it starts, on the thread that runs it: for tracing and profiling. An exception it
+     * throws fails that read as any read failure would.
+     */
+    @FunctionalInterface
+    public interface ReadObserver {
+        /** An observer that does nothing. */
+        ReadObserver NONE = read -> { };
+
+        /**
+         * @param read the read about to start
+         * @throws Exception to fail the read
+         */
+        void beforeRead(String read) throws Exception;
+    }
 
     /**
      * @param maxRows row cap of the activation matrices
@@ -40,6 +58,17 @@ public final class ReadSuite {
      * @param seed seed of the order read's reference directions
      */
     public ReadSuite(int maxRows, List<Detector> detectors, long seed) {
+        this(maxRows, detectors, seed, ReadObserver.NONE);
+    }
+
+    /**
+     * @param maxRows row cap of the activation matrices
+     * @param detectors detectors supplying order-read candidates
+     * @param seed seed of the order read's reference directions
+     * @param observer told of each read before it starts
+     */
+    public ReadSuite(int maxRows, List<Detector> detectors, long seed, ReadObserver observer) {
+        this.observer = java.util.Objects.requireNonNull(observer, "observer");
         this.dds = new DdsRead(maxRows, dev.deadwatch.linalg.Spectrum.DEFAULT_FLOOR,
                 dev.deadwatch.linalg.Spectrum.EPS_DEAD);
         this.layerNorm = new LayerNormRead(maxRows, dev.deadwatch.linalg.Spectrum.EPS_DEAD);
@@ -107,6 +136,7 @@ public final class ReadSuite {
         List<LayerNormResult> norms = new ArrayList<>();
         List<DdsResult> results = new ArrayList<>();
         try (ModelProbe.Capture cap = probe.capture(new LinkedHashSet<>(layers), Set.of(), Set.of(), false)) {
+            before("layernorm");
             long t0 = System.nanoTime();
             Map<String, Integer> kernels = new LinkedHashMap<>();
             for (String layer : layers) {
@@ -119,6 +149,7 @@ public final class ReadSuite {
                     kernels.put(layer, r.kernel() ? 1 : 0);
                 }
             }
+            before("dds");
             long t1 = System.nanoTime();
             for (String layer : layers) {
                 var calls = cap.session().outputs().get(layer);
@@ -136,6 +167,7 @@ public final class ReadSuite {
         List<OrderResult> orders = new ArrayList<>();
         Map<String, Census> census = new LinkedHashMap<>();
         if (withOrder) {
+            before("order");
             long t0 = System.nanoTime();
             DetectorContext ctx = new DetectorContext(probe);
             List<Candidate> candidates = new ArrayList<>();
@@ -170,6 +202,17 @@ public final class ReadSuite {
      * @return one result per Linear layer
      */
     public List<DdsResult> fisher(ModelProbe probe, Loss loss) {
+        before("fisher");
         return new FisherGramRead(dds).read(probe, fisherLayers(probe.paths()), loss);
+    }
+
+    private void before(String read) {
+        try {
+            observer.beforeRead(read);
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException("read observer failed before " + read, e);
+        }
     }
 }

@@ -6,10 +6,19 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 class MetricsServerTest {
@@ -38,6 +47,45 @@ class MetricsServerTest {
                     .POST(HttpRequest.BodyPublishers.ofString("x")).build());
             assertThat(post.statusCode()).isEqualTo(405);
             assertThat(post.headers().firstValue("Allow")).contains("GET, HEAD");
+        }
+    }
+
+    @Test
+    void survivesMalformedAndOversizedRequestsAndManyConcurrentScrapes() throws Exception {
+        PrometheusMeterRegistry reg = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        Counter.builder("deadwatch.snapshots").tag("run", "t").register(reg).increment(7);
+        try (MetricsServer s = MetricsServer.start(reg, MetricsServer.DEFAULT_HOST, 0)) {
+            // garbage, a truncated request line, and a request with a 1 MiB header, on raw sockets
+            String huge = "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: " + "a".repeat(1 << 20) + "\r\n\r\n";
+            for (String raw : List.of("\u0000\u0001GARBAGE\r\n\r\n", "GET", huge)) {
+                try (Socket sock = new Socket(InetAddress.getLoopbackAddress(), s.port())) {
+                    sock.setSoTimeout(5000);
+                    OutputStream out = sock.getOutputStream();
+                    try {
+                        out.write(raw.getBytes(StandardCharsets.ISO_8859_1));
+                        out.flush();
+                        sock.shutdownOutput();
+                        sock.getInputStream().readAllBytes(); // whatever the server answers, or a reset
+                    } catch (IOException expected) {
+                        // the server may close on us mid-write: that is a fine answer to garbage
+                    }
+                }
+            }
+            // many concurrent scrapes: every one answered in full
+            String base = "http://127.0.0.1:" + s.port() + "/metrics";
+            HttpClient client = HttpClient.newHttpClient();
+            List<CompletableFuture<HttpResponse<String>>> scrapes = new ArrayList<>();
+            for (int i = 0; i < 64; i++) {
+                scrapes.add(client.sendAsync(HttpRequest.newBuilder(URI.create(base)).build(),
+                        HttpResponse.BodyHandlers.ofString()));
+            }
+            for (CompletableFuture<HttpResponse<String>> f : scrapes) {
+                HttpResponse<String> r = f.get(30, TimeUnit.SECONDS);
+                assertThat(r.statusCode()).isEqualTo(200);
+                assertThat(r.body()).contains("deadwatch_snapshots_total{run=\"t\"} 7.0");
+            }
+            assertThat(send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + s.port() + "/healthz")).build())
+                    .body()).as("still healthy after the abuse").isEqualTo("ok\n");
         }
     }
 

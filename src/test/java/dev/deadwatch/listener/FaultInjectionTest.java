@@ -1,0 +1,72 @@
+package dev.deadwatch.listener;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * An exception injected into each read, on each path (float32 on the training thread, float64
+ * replica on the worker): training ends with the same weights as an unmonitored run, and every
+ * failed snapshot is counted as {@code error}.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class FaultInjectionTest {
+
+    private static final int STEPS = 30;
+    private static final int INTERVAL = 5;
+    private String unmonitored;
+
+    @BeforeAll
+    void trainWithoutMonitor() throws Exception {
+        unmonitored = TinyRun.train(STEPS);
+    }
+
+    static Stream<Arguments> faults() {
+        List<Arguments> out = new ArrayList<>();
+        for (String read : List.of("layernorm", "dds", "fisher", "order")) {
+            out.add(Arguments.of(read, false));
+            out.add(Arguments.of(read, true));
+        }
+        return out.stream();
+    }
+
+    @ParameterizedTest(name = "{0} fails, replica {1}")
+    @MethodSource("faults")
+    void aFailingReadLeavesTrainingUnchangedAndIsCounted(String failing, boolean replica) throws Exception {
+        SimpleMeterRegistry reg = new SimpleMeterRegistry();
+        List<String> started = new ArrayList<>();
+        DeadwatchListener.Builder b = DeadwatchListener.builder().optInterval(INTERVAL).optOrderEvery(1).optBudget(1.0)
+                .optRegistry(reg).optReadObserver(read -> {
+                    synchronized (started) {
+                        started.add(read);
+                    }
+                    if (read.equals(failing)) {
+                        throw new IllegalStateException(read + " failure injected by the test");
+                    }
+                });
+        if (replica) {
+            b.optBlockFactory(TinyRun::block);
+        }
+        try (DeadwatchListener monitor = b.build()) {
+            String monitored = TinyRun.train(STEPS, monitor);
+            monitor.drain();
+            assertThat(monitored).as("final weights with %s failing", failing).isEqualTo(unmonitored);
+            assertThat(reg.get("deadwatch.reads.skipped").tag("reason", "error").counter().count())
+                    .as("failed snapshots").isEqualTo(STEPS / INTERVAL);
+            assertThat(reg.get("deadwatch.snapshots").counter().count()).isEqualTo(STEPS / INTERVAL);
+            assertThat(monitor.timeline()).as("no read completed").isEmpty();
+            synchronized (started) {
+                assertThat(started).as("the failing read was reached at every snapshot")
+                        .filteredOn(failing::equals).hasSize(STEPS / INTERVAL);
+            }
+        }
+    }
+}

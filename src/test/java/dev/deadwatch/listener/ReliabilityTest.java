@@ -1,0 +1,147 @@
+package dev.deadwatch.listener;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.nn.Parameter;
+import ai.djl.training.Trainer;
+import ai.djl.training.listener.TrainingListener;
+import ai.djl.training.listener.TrainingListenerAdapter;
+import ai.djl.util.Pair;
+import dev.deadwatch.capture.GradMode;
+import dev.deadwatch.regime.RegimeChange;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The monitor under faults: a diverging model, a soak of snapshots, crashed writes, bad options. */
+class ReliabilityTest {
+
+    @TempDir
+    Path tmp;
+
+    /** Writes NaN into a parameter (the first LayerNorm's beta) at one step, as a diverging optimizer would. */
+    private static TrainingListener poisonAt(int atStep) {
+        return new TrainingListenerAdapter() {
+            private int step;
+
+            @Override
+            public void onTrainingBatch(Trainer trainer, BatchData batchData) {
+                if (++step == atStep) {
+                    Pair<String, Parameter> first = trainer.getModel().getBlock().getParameters().get(1);
+                    GradMode.off(() -> {
+                        first.getValue().getArray().set(new NDIndex(":"), Float.NaN);
+                        return null;
+                    });
+                }
+            }
+        };
+    }
+
+    @Test
+    void aModelGoingNonFiniteSkipsReadsWithoutSpuriousRegimesAndTrainingGoesOn() throws Exception {
+        SimpleMeterRegistry reg = new SimpleMeterRegistry();
+        List<RegimeChange> changes = new ArrayList<>();
+        try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(5).optOrderEvery(1).optBudget(1.0)
+                .optPersist(1).optRegistry(reg).optOnRegimeChange(changes::add).build()) {
+            String checksum = TinyRun.train(30, poisonAt(12), monitor);
+            assertThat(checksum).as("training ran to the end").hasSize(64);
+            // reads at 5 and 10; from 15 on the parameters are NaN: 15, 20, 25, 30 skipped
+            assertThat(monitor.timeline()).extracting(TimelineRow::step).containsExactly(5L, 10L);
+            assertThat(reg.get("deadwatch.reads.skipped").tag("reason", "nonfinite").counter().count()).isEqualTo(4.0);
+            assertThat(reg.get("deadwatch.reads.skipped").tag("reason", "error").counter().count()).isZero();
+            assertThat(reg.get("deadwatch.snapshots").counter().count()).isEqualTo(6.0);
+            assertThat(changes).as("no regime change from the non-finite model").allSatisfy(
+                    c -> assertThat(c.step()).isLessThanOrEqualTo(10));
+        }
+    }
+
+    private static int liveArrays() {
+        try (NDManager any = NDManager.newBaseManager()) {
+            return any.getParentManager().getManagedArrays().size();
+        }
+    }
+
+    @Test
+    void aSoakOfSnapshotsAtEveryStepKeepsNativeMemoryFlatAndCountsEveryDrop() throws Exception {
+        // warm-up run, so the engine's own lazily created arrays are part of the baseline
+        try (DeadwatchListener warm = DeadwatchListener.builder().optInterval(5).optBlockFactory(TinyRun::block)
+                .build()) {
+            TinyRun.train(10, warm);
+        }
+        int baseline = liveArrays();
+        SimpleMeterRegistry reg = new SimpleMeterRegistry();
+        int steps = 400;
+        try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(1).optOrderEvery(1).optBudget(1.0)
+                .optBlockFactory(TinyRun::block).optRegistry(reg).build()) {
+            TinyRun.train(steps, monitor);
+            double snapshots = reg.get("deadwatch.snapshots").counter().count();
+            double busy = reg.get("deadwatch.reads.skipped").tag("reason", "busy").counter().count();
+            assertThat(snapshots).as("one snapshot per step").isEqualTo(steps);
+            assertThat(busy).as("the worker cannot keep up at every step: drops are counted").isPositive();
+            assertThat(monitor.timeline().size() + busy).as("every snapshot read or counted as dropped")
+                    .isEqualTo(snapshots);
+        }
+        assertThat(liveArrays()).as("native arrays after %d snapshots", steps).isEqualTo(baseline);
+    }
+
+    @Test
+    void snapshotFilesAreWrittenAtomicallyAndOnlyTheLastNAreKept() throws Exception {
+        Path dir = tmp.resolve("snapshots");
+        try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(5).optBudget(1.0)
+                .optOutputDirectory(dir).optKeepSnapshots(2).build()) {
+            TinyRun.train(30, monitor);
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            assertThat(files.map(p -> p.getFileName().toString()).sorted().toList()).containsExactly(
+                    "probe.ndlist", "snapshot-0000000025.json", "snapshot-0000000025.params",
+                    "snapshot-0000000030.json", "snapshot-0000000030.params");
+        }
+        assertThat(Files.readString(dir.resolve("snapshot-0000000030.json"))).contains("\"step\": 30");
+
+        // a crash mid-write (the writer fails halfway) leaves the previous file intact, no temp file
+        Path target = dir.resolve("snapshot-0000000030.json");
+        byte[] before = Files.readAllBytes(target);
+        assertThatThrownBy(() -> DeadwatchListener.atomicWrite(target, out -> {
+            out.write("{\"step\": 35, \"half".getBytes(StandardCharsets.UTF_8));
+            throw new IOException("disk full (injected)");
+        })).hasMessageContaining("injected");
+        assertThat(Files.readAllBytes(target)).isEqualTo(before);
+        try (Stream<Path> files = Files.list(dir)) {
+            assertThat(files.map(p -> p.getFileName().toString())).noneMatch(n -> n.endsWith(".tmp"));
+        }
+    }
+
+    @Test
+    void everyBuilderOptionRejectsBadValuesNamingThem() {
+        Map<String, Consumer<DeadwatchListener.Builder>> bad = new java.util.LinkedHashMap<>();
+        bad.put("interval must be >= 1, got 0", b -> b.optInterval(0));
+        bad.put("orderEvery must be >= 1, got -3", b -> b.optOrderEvery(-3));
+        bad.put("probeSize must be >= 2, got 1", b -> b.optProbeSize(1));
+        bad.put("budget must be in (0,1], got 0.0", b -> b.optBudget(0));
+        bad.put("budget must be in (0,1], got 1.5", b -> b.optBudget(1.5));
+        bad.put("budget must be in (0,1], got NaN", b -> b.optBudget(Double.NaN));
+        bad.put("maxRows must be >= 2, got 1", b -> b.optMaxRows(1));
+        bad.put("persist must be >= 1, got 0", b -> b.optPersist(0));
+        bad.put("keepSnapshots must be >= 1, got 0", b -> b.optKeepSnapshots(0));
+        bad.put("port must be in 0..65535, got 70000", b -> b.optPrometheusEndpoint("127.0.0.1", 70000));
+        bad.put("host must not be blank, got ' '", b -> b.optPrometheusEndpoint(" ", 9400));
+        bad.put("run id must be 1-64 characters of [A-Za-z0-9_.:-], got 'a b'", b -> b.optRunId("a b"));
+        bad.put("factory", b -> b.optBlockFactory(null));
+        bad.put("registry", b -> b.optRegistry(null));
+        bad.put("dir", b -> b.optOutputDirectory(null));
+        bad.forEach((message, option) -> assertThatThrownBy(() -> option.accept(DeadwatchListener.builder()))
+                .as(message).hasMessageContaining(message));
+    }
+}
