@@ -67,6 +67,20 @@ class ReliabilityTest {
         }
     }
 
+    @Test
+    void everyReadOnTheFloat64ReplicaLeavesTrainingBitIdentical() throws Exception {
+        String unmonitored = TinyRun.train(40);
+        SimpleMeterRegistry reg = new SimpleMeterRegistry();
+        try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(5).optOrderEvery(1).optBudget(1.0)
+                .optBlockFactory(TinyRun::block).optRegistry(reg).build()) {
+            String monitored = TinyRun.train(40, monitor);
+            assertThat(monitored).as("final weights with every read, replica path").isEqualTo(unmonitored);
+            assertThat(reg.get("deadwatch.read").tag("read", "order").timer().count()).as("order reads done")
+                    .isPositive();
+            assertThat(reg.get("deadwatch.read").tag("read", "fisher").timer().count()).isPositive();
+        }
+    }
+
     private static int liveArrays() {
         try (NDManager any = NDManager.newBaseManager()) {
             return any.getParentManager().getManagedArrays().size();
@@ -81,8 +95,10 @@ class ReliabilityTest {
             TinyRun.train(10, warm);
         }
         int baseline = liveArrays();
+        long heapBefore = usedHeapAfterGc();
         SimpleMeterRegistry reg = new SimpleMeterRegistry();
-        int steps = 400;
+        // the CI variant; a long soak: mvn -pl src test -Dtest=ReliabilityTest -Ddeadwatch.soak.steps=5000
+        int steps = Integer.getInteger("deadwatch.soak.steps", 400);
         try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(1).optOrderEvery(1).optBudget(1.0)
                 .optBlockFactory(TinyRun::block).optRegistry(reg).build()) {
             TinyRun.train(steps, monitor);
@@ -94,6 +110,19 @@ class ReliabilityTest {
                     .isEqualTo(snapshots);
         }
         assertThat(liveArrays()).as("native arrays after %d snapshots", steps).isEqualTo(baseline);
+        assertThat(usedHeapAfterGc() - heapBefore).as("heap retained after %d snapshots, bytes", steps)
+                .isLessThan(HEAP_SLACK_BYTES);
+    }
+
+    /** Heap growth tolerated across the soak: GC noise, far below what a per-snapshot leak would keep. */
+    private static final long HEAP_SLACK_BYTES = 32L << 20;
+
+    private static long usedHeapAfterGc() {
+        Runtime rt = Runtime.getRuntime();
+        for (int i = 0; i < 3; i++) {
+            System.gc();
+        }
+        return rt.totalMemory() - rt.freeMemory();
     }
 
     @Test

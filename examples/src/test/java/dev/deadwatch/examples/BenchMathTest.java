@@ -1,0 +1,38 @@
+package dev.deadwatch.examples;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Known answers for the benchmark's statistics. */
+class BenchMathTest {
+
+    @Test
+    void spearmanIsOneForAnyIncreasingMapMinusOneForDecreasingAndHandlesTies() {
+        double[] x = {1, 2, 3, 4, 5};
+        assertThat(BenchCommand.spearman(x, new double[] {1, 4, 9, 16, 25})).isEqualTo(1.0, within(1e-12));
+        assertThat(BenchCommand.spearman(x, new double[] {5, 4, 3, 2, 1})).isEqualTo(-1.0, within(1e-12));
+        assertThat(BenchCommand.ranks(new double[] {10, 20, 20, 30})).containsExactly(1, 2.5, 2.5, 4);
+        // ranks (1,2,3,4) vs (1,2.5,2.5,4): ρ = 4.5 / sqrt(5 · 4.5)
+        assertThat(BenchCommand.spearman(new double[] {1, 2, 3, 4}, new double[] {10, 20, 20, 30}))
+                .isEqualTo(4.5 / Math.sqrt(5 * 4.5), within(1e-12));
+    }
+
+    @Test
+    void growthExponentOfAPowerLawIsItsPower() {
+        int[] w = {64, 128, 256, 512, 1024};
+        double[] t = new double[w.length];
+        for (int i = 0; i < w.length; i++) {
+            t[i] = 3e-6 * Math.pow(w[i], 1.7);
+        }
+        assertThat(BenchCommand.slope(w, t)).isEqualTo(1.7, within(1e-12));
+    }
+
+    @Test
+    void medianOfOddAndEvenSamples() {
+        assertThat(BenchCommand.median(List.of(3.0, 1.0, 2.0))).isEqualTo(2.0);
+        assertThat(BenchCommand.median(List.of(4.0, 1.0, 2.0, 3.0))).isEqualTo(2.5);
+    }
+}
