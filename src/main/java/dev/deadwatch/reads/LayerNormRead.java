@@ -2,7 +2,9 @@ package dev.deadwatch.reads;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import dev.deadwatch.capture.ParameterState;
 import dev.deadwatch.linalg.Spectrum;
+import dev.deadwatch.linalg.SymmetricEigen;
 import java.util.List;
 
 /**
@@ -101,12 +103,28 @@ public final class LayerNormRead {
      */
     public LayerNormResult read(String layer, double[] gamma, List<NDArray> outputs,
             NDManager scratch) {
+        return read(layer, gamma, outputs, scratch, false);
+    }
+
+    /**
+     * The full read; with fewer rows than the width it works on the {@code rows × rows} Gram
+     * {@code AAᵀ/rows} (same non-zero spectrum, eigenvectors mapped back through {@code Aᵀ}), so
+     * its cost grows with the smaller of rows and width instead of with the width cubed.
+     *
+     * @param forceCovariance decompose the {@code width × width} covariance even when the Gram is
+     *     smaller (for tests comparing the two)
+     */
+    LayerNormResult read(String layer, double[] gamma, List<NDArray> outputs, NDManager scratch,
+            boolean forceCovariance) {
         LayerNormResult p = parametersOnly(layer, gamma);
         try (NDManager m = scratch.newSubManager()) {
             NDArray a = Activations.centred(outputs, maxRows, m);
             if (a.getShape().get(1) != gamma.length) {
                 throw new IllegalArgumentException("layer " + layer + " output width "
                         + a.getShape().get(1) + " differs from gamma length " + gamma.length);
+            }
+            if (!forceCovariance && a.getShape().get(0) < gamma.length) {
+                return gramRead(layer, gamma, a, p);
             }
             Activations.Covariance c = Activations.covariance(a);
             double[] rho = c.spectrum().relative();
@@ -129,6 +147,64 @@ public final class LayerNormRead {
             return new LayerNormResult(layer, gamma.length, p.gammaMinAbs(), p.gammaRatio(),
                     p.deadCoordinates(), q, alignment, extra, kernel);
         }
+    }
+
+    /**
+     * The read through the Gram {@code G = AAᵀ/n} when {@code n < d}: {@code C = AᵀA/n} has the
+     * same non-zero eigenvalues plus {@code d − n} exact zeros, so at least one direction is below
+     * {@code ε_dead} and the bottom eigenspace is the complement of the active one. With
+     * {@code G w_i = λ_i w_i} the active eigenvectors of {@code C} are {@code v_i = Aᵀw_i/√(nλ_i)},
+     * hence {@code ‖P_active u‖² = Σ (w_i·Au)²/(nλ_i)} and {@code uᵀCu = ‖Au‖²/n}: no
+     * {@code d × d} matrix is formed.
+     */
+    private LayerNormResult gramRead(String layer, double[] gamma, NDArray a, LayerNormResult p) {
+        int n = Math.toIntExact(a.getShape().get(0));
+        int d = gamma.length;
+        NDArray g = a.matMul(a.transpose()).div(n);
+        SymmetricEigen eigen;
+        try {
+            eigen = SymmetricEigen.of(ParameterState.toDoubles(g), n, true);
+        } finally {
+            g.close();
+        }
+        Spectrum spectrum = Spectrum.of(eigen.values(), d);
+        double[] rho = spectrum.relative();
+        int below = 0;
+        for (double r : rho) {
+            if (r < epsDead) {
+                below++;
+            }
+        }
+        double[] u = inverseScale(gamma);
+        if (u == null) {
+            return new LayerNormResult(layer, d, p.gammaMinAbs(), p.gammaRatio(), p.deadCoordinates(),
+                    Double.NaN, Double.NaN, below, false);
+        }
+        double[] au;
+        try (NDArray uArr = a.getManager().create(u).reshape(d, 1); NDArray prod = a.matMul(uArr)) {
+            au = ParameterState.toDoubles(prod);
+        }
+        double trace = 0;
+        double[] values = eigen.values();
+        for (double v : values) {
+            trace += v;
+        }
+        double uCu = dot(au, au) / n;
+        double meanVariance = trace / d;
+        double q = meanVariance > 0 ? uCu / meanVariance : Double.NaN;
+        double top = spectrum.top();
+        double activeSq = 0;
+        for (int i = 0; i < values.length; i++) {
+            if (top > 0 && values[i] / top >= epsDead) {
+                double c = dot(eigen.vector(i), au);
+                activeSq += c * c / (n * values[i]);
+            }
+        }
+        double alignment = top > 0 ? Math.sqrt(Math.max(0.0, 1.0 - activeSq)) : Double.NaN;
+        boolean kernel = q < KERNEL_RAYLEIGH;
+        int extra = Math.max(0, below - (kernel ? 1 : 0));
+        return new LayerNormResult(layer, d, p.gammaMinAbs(), p.gammaRatio(), p.deadCoordinates(), q,
+                alignment, extra, kernel);
     }
 
     /**

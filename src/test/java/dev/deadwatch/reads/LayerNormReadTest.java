@@ -63,6 +63,45 @@ class LayerNormReadTest {
         }
     }
 
+    /** Agreement of the Gram path (rows < width) with the width × width covariance path. */
+    private static final double PATH_AGREEMENT = 1e-9;
+
+    @ParameterizedTest(name = "layernorm outputs {0}")
+    @ValueSource(booleans = {true, false})
+    void theGramPathAgreesWithTheCovariancePathWhenRowsAreFewerThanTheWidth(boolean layerNormOutputs) {
+        Random rnd = new Random(17);
+        int d = 96;
+        int rows = 40;
+        try (NDManager m = NDManager.newBaseManager()) {
+            double[] gamma = new double[d];
+            for (int i = 0; i < d; i++) {
+                gamma[i] = (0.2 + 2 * rnd.nextDouble()) * (rnd.nextBoolean() ? 1 : -1);
+            }
+            double[] x = new double[rows * d];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = rnd.nextGaussian() * (1 + i % 7);
+            }
+            NDArray h = m.create(x, new Shape(rows, d));
+            if (layerNormOutputs) {
+                LayerNorm ln = LayerNorm.builder().build();
+                ln.initialize(m, DataType.FLOAT64, new Shape(1, d));
+                ParameterState.write(DetectorContext.parameter(ln, "gamma").getArray(), gamma);
+                h = ln.forward(new ParameterStore(m, false), new NDList(h), false).head();
+            }
+            LayerNormRead read = new LayerNormRead();
+            LayerNormResult gram = read.read("ln", gamma, List.of(h), m, false);
+            LayerNormResult full = read.read("ln", gamma, List.of(h), m, true);
+            assertThat(gram.kernel()).isEqualTo(full.kernel()).isEqualTo(layerNormOutputs);
+            assertThat(gram.extraDead()).isEqualTo(full.extraDead());
+            assertThat(gram.rayleigh()).isCloseTo(full.rayleigh(), org.assertj.core.data.Offset.offset(PATH_AGREEMENT));
+            assertThat(gram.alignment()).isCloseTo(full.alignment(), org.assertj.core.data.Offset.offset(PATH_AGREEMENT));
+            if (layerNormOutputs) {
+                assertThat(gram.rayleigh()).isLessThan(1e-6);
+                assertThat(gram.alignment()).isGreaterThanOrEqualTo(0.9999);
+            }
+        }
+    }
+
     @Test
     void rmsNormHasNoKernel() {
         Random rnd = new Random(9);
