@@ -65,7 +65,7 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--repeats", defaultValue = "5", description = "Timed repeats per measurement (default: ${DEFAULT-VALUE}).")
     private int repeats;
 
-    @Option(names = "--overhead-pairs", defaultValue = "5", description = "A/B pairs of the overhead runs (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--overhead-pairs", defaultValue = "10", description = "A/B pairs of the overhead runs (default: ${DEFAULT-VALUE}).")
     private int pairs;
 
     @Option(names = "--overhead-steps", defaultValue = "2000", description = "Steps per overhead run (default: ${DEFAULT-VALUE}).")
@@ -122,26 +122,39 @@ public final class BenchCommand implements Callable<Integer> {
 
     private void overhead(StringBuilder md) throws Exception {
         md.append("## Training overhead (grokking example)\n\n");
-        md.append(String.format(Locale.ROOT, "`deadwatch overhead`'s measurement: %d interleaved pairs of %d-step runs after a "
-                + "warm-up run; steps/s up to the last step; overhead = median of the per-pair ratios.%n%n", pairs, overheadSteps));
-        md.append("| setting | steps/s without | steps/s with | overhead |\n|---|---|---|---|\n");
-        OverheadCommand.run(200, false, 0, 0);
+        md.append(String.format(Locale.ROOT, "`deadwatch overhead`'s measurement: %d interleaved pairs of %d-step runs in alternating "
+                + "order (AB, BA, …) after a warm-up run; steps/s up to the last step; overhead = median of the per-pair "
+                + "ratios.%n%n", pairs, overheadSteps));
+        md.append("| setting | steps/s without | steps/s with | overhead (wall) | overhead (process CPU per step) |\n"
+                + "|---|---|---|---|---|\n");
+        OverheadCommand.run(200, false, 0, 0, 0);
         for (int orderEvery : new int[] {0, 1}) {
             List<Double> a = new ArrayList<>();
             List<Double> b = new ArrayList<>();
             List<Double> ratio = new ArrayList<>();
+            List<Double> cpu = new ArrayList<>();
             for (int i = 0; i < pairs; i++) {
-                double without = OverheadCommand.run(overheadSteps, false, 0, 0).stepsPerSecond();
-                double with = OverheadCommand.run(overheadSteps, true, 0, orderEvery).stepsPerSecond();
+                OverheadCommand.Timing ta;
+                OverheadCommand.Timing tb;
+                if (i % 2 == 0) { // alternating order: AB, BA, ...
+                    ta = OverheadCommand.run(overheadSteps, false, 0, 0, 0);
+                    tb = OverheadCommand.run(overheadSteps, true, 0, orderEvery, 0);
+                } else {
+                    tb = OverheadCommand.run(overheadSteps, true, 0, orderEvery, 0);
+                    ta = OverheadCommand.run(overheadSteps, false, 0, 0, 0);
+                }
+                double without = ta.stepsPerSecond();
+                double with = tb.stepsPerSecond();
                 a.add(without);
                 b.add(with);
                 ratio.add(without / with - 1);
+                cpu.add(tb.cpuMillisPerStep() / ta.cpuMillisPerStep() - 1);
                 System.out.printf(Locale.ROOT, "overhead (order every %s): without %.1f, with %.1f steps/s%n",
                         orderEvery == 0 ? "5" : "1", without, with);
             }
-            md.append(String.format(Locale.ROOT, "| %s | %s | %s | **%s** |%n",
+            md.append(String.format(Locale.ROOT, "| %s | %s | %s | **%s** | %s |%n",
                     orderEvery == 0 ? "defaults (interval 50, order every 5th, budget 5%)" : "order read every snapshot (worst case)",
-                    stat(a, "%.0f", 1), stat(b, "%.0f", 1), stat(ratio, "%.1f%%", 100)));
+                    stat(a, "%.0f", 1), stat(b, "%.0f", 1), stat(ratio, "%.1f%%", 100), stat(cpu, "%.1f%%", 100)));
         }
         md.append("\nGoal: ≤ 3% at defaults.\n\n");
     }
