@@ -124,29 +124,42 @@ public final class LayerNormRead {
                         + a.getShape().get(1) + " differs from gamma length " + gamma.length);
             }
             if (!forceCovariance && a.getShape().get(0) < gamma.length) {
-                return gramRead(layer, gamma, a, p);
+                return gramRead(gamma, a, p);
             }
             Activations.Covariance c = Activations.covariance(a);
             double[] rho = c.spectrum().relative();
-            int below = 0;
-            for (double r : rho) {
-                if (r < epsDead) {
-                    below++;
-                }
-            }
+            int below = countBelow(rho);
             double[] u = inverseScale(gamma);
             if (u == null) {
-                return new LayerNormResult(layer, gamma.length, p.gammaMinAbs(), p.gammaRatio(),
-                        p.deadCoordinates(), Double.NaN, Double.NaN, below, false);
+                return result(p, below, Double.NaN, Double.NaN);
             }
             double meanVariance = c.trace() / gamma.length;
             double q = meanVariance > 0 ? c.rayleigh(u) / meanVariance : Double.NaN;
             double alignment = bottomAlignment(u, c, rho);
-            boolean kernel = q < KERNEL_RAYLEIGH;
-            int extra = Math.max(0, below - (kernel ? 1 : 0));
-            return new LayerNormResult(layer, gamma.length, p.gammaMinAbs(), p.gammaRatio(),
-                    p.deadCoordinates(), q, alignment, extra, kernel);
+            return result(p, below, q, alignment);
         }
+    }
+
+    /** @return how many relative eigenvalues are below {@code ε_dead} */
+    private int countBelow(double[] rho) {
+        int below = 0;
+        for (double r : rho) {
+            if (r < epsDead) {
+                below++;
+            }
+        }
+        return below;
+    }
+
+    /**
+     * The full result: the kernel is present when {@code q} is below {@link #KERNEL_RAYLEIGH}
+     * (never for {@code q = NaN}), and then one of the directions below {@code ε_dead} is it.
+     */
+    private static LayerNormResult result(LayerNormResult params, int below, double q, double alignment) {
+        boolean kernel = q < KERNEL_RAYLEIGH;
+        int extra = Math.max(0, below - (kernel ? 1 : 0));
+        return new LayerNormResult(params.layer(), params.width(), params.gammaMinAbs(), params.gammaRatio(),
+                params.deadCoordinates(), q, alignment, extra, kernel);
     }
 
     /**
@@ -157,7 +170,7 @@ public final class LayerNormRead {
      * hence {@code ‖P_active u‖² = Σ (w_i·Au)²/(nλ_i)} and {@code uᵀCu = ‖Au‖²/n}: no
      * {@code d × d} matrix is formed.
      */
-    private LayerNormResult gramRead(String layer, double[] gamma, NDArray a, LayerNormResult p) {
+    private LayerNormResult gramRead(double[] gamma, NDArray a, LayerNormResult p) {
         int n = Math.toIntExact(a.getShape().get(0));
         int d = gamma.length;
         NDArray g = a.matMul(a.transpose()).div(n);
@@ -169,16 +182,10 @@ public final class LayerNormRead {
         }
         Spectrum spectrum = Spectrum.of(eigen.values(), d);
         double[] rho = spectrum.relative();
-        int below = 0;
-        for (double r : rho) {
-            if (r < epsDead) {
-                below++;
-            }
-        }
+        int below = countBelow(rho);
         double[] u = inverseScale(gamma);
         if (u == null) {
-            return new LayerNormResult(layer, d, p.gammaMinAbs(), p.gammaRatio(), p.deadCoordinates(),
-                    Double.NaN, Double.NaN, below, false);
+            return result(p, below, Double.NaN, Double.NaN);
         }
         double[] au;
         try (NDArray uArr = a.getManager().create(u).reshape(d, 1); NDArray prod = a.matMul(uArr)) {
@@ -201,10 +208,7 @@ public final class LayerNormRead {
             }
         }
         double alignment = top > 0 ? Math.sqrt(Math.max(0.0, 1.0 - activeSq)) : Double.NaN;
-        boolean kernel = q < KERNEL_RAYLEIGH;
-        int extra = Math.max(0, below - (kernel ? 1 : 0));
-        return new LayerNormResult(layer, d, p.gammaMinAbs(), p.gammaRatio(), p.deadCoordinates(), q,
-                alignment, extra, kernel);
+        return result(p, below, q, alignment);
     }
 
     /**
