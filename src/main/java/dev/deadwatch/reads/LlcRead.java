@@ -124,6 +124,11 @@ public final class LlcRead {
             double[] chainLambdas = new double[config.chains()];
             for (int c = 0; c < config.chains(); c++) {
                 saved.restore();
+                // the chain's state, kept here: it is what the parameters hold after each write
+                List<double[]> w = new ArrayList<>(params.size());
+                for (double[] ws : wStar) {
+                    w.add(ws.clone());
+                }
                 double sum = 0;
                 for (int t = 0; t < config.burnIn() + config.draws(); t++) {
                     double batchLoss;
@@ -159,14 +164,17 @@ public final class LlcRead {
                         }
                     }
                     for (int i = 0; i < params.size(); i++) {
-                        double[] w = ParameterState.toDoubles(params.get(i).getArray());
+                        NDArray p = params.get(i).getArray();
+                        boolean single = p.getDataType() == ai.djl.ndarray.types.DataType.FLOAT32;
+                        double[] wi = w.get(i);
                         double[] g = grads.get(i);
                         double[] ws = wStar.get(i);
-                        for (int j = 0; j < w.length; j++) {
-                            double drift = 0.5 * config.stepSize() * (nBeta * g[j] + config.localization() * (w[j] - ws[j]));
-                            w[j] = w[j] - drift + sqrtEps * gaussian(rng);
+                        for (int j = 0; j < wi.length; j++) {
+                            double drift = 0.5 * config.stepSize() * (nBeta * g[j] + config.localization() * (wi[j] - ws[j]));
+                            double next = wi[j] - drift + sqrtEps * gaussian(rng);
+                            wi[j] = single ? (float) next : next; // as stored, so the chain sees what the model holds
                         }
-                        ParameterState.write(params.get(i).getArray(), w);
+                        ParameterState.write(p, wi);
                     }
                     if (!Double.isFinite(batchLoss)) {
                         throw new IllegalStateException("SGLD diverged (loss " + batchLoss + " at chain " + c
