@@ -159,13 +159,10 @@ public final class Cells {
 
     /** Zeroes unit {@code j}'s incoming row and bias and (if {@code out}) outgoing column. */
     private static void kill(Block seq, int j, boolean in, boolean out) {
-        List<Block> kids = dev.deadwatch.capture.BlockPaths.children(seq);
-        Parameter w1 = DetectorContext.parameter(kids.get(0), "weight");
-        Parameter b1 = DetectorContext.parameter(kids.get(0), "bias");
-        Parameter w2 = DetectorContext.parameter(kids.get(2), "weight");
-        double[] a = DetectorContext.values(w1);
-        double[] b = DetectorContext.values(b1);
-        double[] c = DetectorContext.values(w2);
+        MlpWeights m = MlpWeights.of(seq);
+        double[] a = m.incoming();
+        double[] b = m.bias();
+        double[] c = m.outgoing();
         int inDim = a.length / HIDDEN;
         if (in) {
             for (int k = 0; k < inDim; k++) {
@@ -180,20 +177,15 @@ public final class Cells {
                 c[r * HIDDEN + j] = 0;
             }
         }
-        ParameterState.write(w1.getArray(), a);
-        ParameterState.write(b1.getArray(), b);
-        ParameterState.write(w2.getArray(), c);
+        m.write(a, b, c);
     }
 
     /** Permutes the hidden units of an MLP: the function is unchanged. */
     private static void permuteHidden(Block seq, long seed) {
-        List<Block> kids = dev.deadwatch.capture.BlockPaths.children(seq);
-        Parameter w1 = DetectorContext.parameter(kids.get(0), "weight");
-        Parameter b1 = DetectorContext.parameter(kids.get(0), "bias");
-        Parameter w2 = DetectorContext.parameter(kids.get(2), "weight");
-        double[] a = DetectorContext.values(w1);
-        double[] b = DetectorContext.values(b1);
-        double[] c = DetectorContext.values(w2);
+        MlpWeights m = MlpWeights.of(seq);
+        double[] a = m.incoming();
+        double[] b = m.bias();
+        double[] c = m.outgoing();
         int[] perm = permutation(HIDDEN, new Random(seed));
         int inDim = a.length / HIDDEN;
         int outDim = c.length / HIDDEN;
@@ -208,9 +200,40 @@ public final class Cells {
                 pc[r * HIDDEN + to] = c[r * HIDDEN + j];
             }
         }
-        ParameterState.write(w1.getArray(), pa);
-        ParameterState.write(b1.getArray(), pb);
-        ParameterState.write(w2.getArray(), pc);
+        m.write(pa, pb, pc);
+    }
+
+    /**
+     * The hidden unit's parameters of a Linear → activation → Linear cell.
+     *
+     * @param w1 incoming weight (hidden × in)
+     * @param b1 incoming bias
+     * @param w2 outgoing weight (out × hidden)
+     */
+    private record MlpWeights(Parameter w1, Parameter b1, Parameter w2) {
+        static MlpWeights of(Block seq) {
+            List<Block> kids = dev.deadwatch.capture.BlockPaths.children(seq);
+            return new MlpWeights(DetectorContext.parameter(kids.get(0), "weight"),
+                    DetectorContext.parameter(kids.get(0), "bias"), DetectorContext.parameter(kids.get(2), "weight"));
+        }
+
+        double[] incoming() {
+            return DetectorContext.values(w1);
+        }
+
+        double[] bias() {
+            return DetectorContext.values(b1);
+        }
+
+        double[] outgoing() {
+            return DetectorContext.values(w2);
+        }
+
+        void write(double[] incoming, double[] bias, double[] outgoing) {
+            ParameterState.write(w1.getArray(), incoming);
+            ParameterState.write(b1.getArray(), bias);
+            ParameterState.write(w2.getArray(), outgoing);
+        }
     }
 
     private static int[] permutation(int n, Random rnd) {

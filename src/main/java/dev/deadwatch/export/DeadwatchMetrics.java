@@ -250,35 +250,28 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
     private Holder gauge(String name, String description, Tags tags) {
         return gauges.computeIfAbsent(key(name, tags), k -> {
             Holder h = new Holder();
-            MeterRegistry reg = requireRegistry();
-            synchronized (meters) {
-                meters.add(Gauge.builder(name, h, Holder::get).description(description)
-                        .tags(base.and(tags)).strongReference(true).register(reg));
-            }
+            track(Gauge.builder(name, h, Holder::get).description(description)
+                    .tags(base.and(tags)).strongReference(true).register(requireRegistry()));
             return h;
         });
     }
 
     private Counter counter(String name, String description, Tags tags) {
-        return counters.computeIfAbsent(key(name, tags), k -> {
-            Counter c = Counter.builder(name).description(description).tags(base.and(tags))
-                    .register(requireRegistry());
-            synchronized (meters) {
-                meters.add(c);
-            }
-            return c;
-        });
+        return counters.computeIfAbsent(key(name, tags), k -> track(Counter.builder(name)
+                .description(description).tags(base.and(tags)).register(requireRegistry())));
     }
 
     private Timer timer(String name, String description, Tags tags) {
-        return timers.computeIfAbsent(key(name, tags), k -> {
-            Timer t = Timer.builder(name).description(description).tags(base.and(tags))
-                    .register(requireRegistry());
-            synchronized (meters) {
-                meters.add(t);
-            }
-            return t;
-        });
+        return timers.computeIfAbsent(key(name, tags), k -> track(Timer.builder(name)
+                .description(description).tags(base.and(tags)).register(requireRegistry())));
+    }
+
+    /** Remembers a registered meter, so {@link #close()} can remove it; @return the meter */
+    private <M extends Meter> M track(M meter) {
+        synchronized (meters) {
+            meters.add(meter);
+        }
+        return meter;
     }
 
     private MeterRegistry requireRegistry() {

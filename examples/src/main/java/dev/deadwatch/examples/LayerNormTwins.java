@@ -90,12 +90,7 @@ public final class LayerNormTwins {
                 .optBlockFactory(factory)
                 .optRunId(name + "-" + s.seed())
                 .optOnReport(r -> sink.addAll(r.layerNorms()));
-        if (serve && s.port() >= 0) {
-            b.optPrometheusEndpoint(s.host(), s.port());
-        }
-        if (s.registry() != null) {
-            b.optRegistry(s.registry());
-        }
+        s.exportTo(b, serve, false); // the twins would share one snapshot folder
         DeadwatchListener monitor = b.build();
         try (NDManager m = NDManager.newBaseManager(); Model model = Model.newInstance(name)) {
             m.getEngine().setRandomSeed(s.seed());

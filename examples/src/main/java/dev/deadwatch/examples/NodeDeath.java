@@ -83,15 +83,7 @@ public final class NodeDeath {
                 .optRunId("node-death-" + s.seed())
                 .optOnReport((ReadReport r) -> orders.addAll(r.orders()))
                 .optOnRegimeChange(changes::add);
-        if (s.port() >= 0) {
-            b.optPrometheusEndpoint(s.host(), s.port());
-        }
-        if (s.registry() != null) {
-            b.optRegistry(s.registry());
-        }
-        if (s.out() != null) {
-            b.optOutputDirectory(s.out().resolve("snapshots"));
-        }
+        s.exportTo(b, true, true);
         DeadwatchListener monitor = b.build();
         try (NDManager m = NDManager.newBaseManager();
                 Model model = Model.newInstance("node-death")) {

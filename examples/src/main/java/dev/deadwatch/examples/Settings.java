@@ -1,5 +1,6 @@
 package dev.deadwatch.examples;
 
+import dev.deadwatch.listener.DeadwatchListener;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.file.Path;
 
@@ -46,6 +47,27 @@ public record Settings(int steps, int interval, String host, int port, Path out,
     /** @return a copy with the output folder */
     public Settings withOut(Path o) {
         return new Settings(steps, interval, host, port, o, registry, progress, seed);
+    }
+
+    /**
+     * Wires where these settings send a monitor's output into its builder.
+     *
+     * @param b the monitor's builder
+     * @param serve whether this monitor serves the endpoint (when a port is set)
+     * @param snapshots whether it writes snapshot files under {@code out/snapshots} (when set)
+     * @return {@code b}
+     */
+    DeadwatchListener.Builder exportTo(DeadwatchListener.Builder b, boolean serve, boolean snapshots) {
+        if (serve && port >= 0) {
+            b.optPrometheusEndpoint(host, port);
+        }
+        if (registry != null) {
+            b.optRegistry(registry);
+        }
+        if (snapshots && out != null) {
+            b.optOutputDirectory(out.resolve("snapshots"));
+        }
+        return b;
     }
 
     int stepsOr(int dflt) {
