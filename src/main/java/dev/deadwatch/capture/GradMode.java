@@ -1,7 +1,11 @@
 package dev.deadwatch.capture;
 
 import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
+import ai.djl.training.GradientCollector;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -30,10 +34,29 @@ public final class GradMode {
      * @return the thread count the calling thread now uses
      */
     public static int singleThreadedOnThisThread() {
+        return threadsOnThisThread(1);
+    }
+
+    /** @return the calling thread's engine (PyTorch intra-op) thread count, -1 on other engines */
+    public static int threadsOfThisThread() {
+        return PYTORCH ? JniUtils.getNumThreads() : -1;
+    }
+
+    /**
+     * Sets the calling thread's engine (PyTorch intra-op) thread count.
+     *
+     * @param threads at least 1
+     * @return the thread count the calling thread now uses, -1 on engines other than PyTorch
+     * @throws IllegalArgumentException if {@code threads < 1}
+     */
+    public static int threadsOnThisThread(int threads) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("engine threads must be >= 1, got " + threads);
+        }
         if (!PYTORCH) {
             return -1;
         }
-        JniUtils.setNumThreads(1);
+        JniUtils.setNumThreads(threads);
         return JniUtils.getNumThreads();
     }
 
@@ -55,5 +78,46 @@ public final class GradMode {
         } finally {
             JniUtils.setGradMode(was);
         }
+    }
+
+    /**
+     * Runs a forward and backward pass with autograd on, on the calling thread only.
+     *
+     * <p>DJL's {@link GradientCollector} for PyTorch is process-wide: a second one open at the
+     * same time throws, so a read that opened one on the analysis worker while the trainer had its
+     * own open would fail a training step. On PyTorch this instead switches autograd on for the
+     * calling thread alone (PyTorch keeps grad mode per thread) and runs backward passes directly,
+     * so it is safe on any thread, whatever the trainer is doing. On other engines it falls back to
+     * a {@link GradientCollector}, safe only where no other collector is open (the training thread
+     * between steps).
+     *
+     * @param body runs the forward pass and calls the given backward on its scalar target
+     * @param <T> the body's result
+     * @return the body's result
+     */
+    public static <T> T withGradient(Function<Backward, T> body) {
+        if (!PYTORCH) {
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                return body.apply(gc::backward);
+            }
+        }
+        boolean was = JniUtils.isGradMode();
+        JniUtils.setGradMode(true);
+        try {
+            return body.apply(target -> {
+                try (NDArray ones = target.onesLike()) {
+                    JniUtils.backward((PtNDArray) target, (PtNDArray) ones, false, false);
+                }
+            });
+        } finally {
+            JniUtils.setGradMode(was);
+        }
+    }
+
+    /** A backward pass from a scalar target, accumulating into the gradients of its leaves. */
+    @FunctionalInterface
+    public interface Backward {
+        /** @param target the scalar to differentiate */
+        void backward(NDArray target);
     }
 }

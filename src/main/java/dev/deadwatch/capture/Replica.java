@@ -11,7 +11,8 @@ import java.util.function.Supplier;
 
 /**
  * A float64 copy of a model, built from the user's block factory, on which reads run without
- * touching the model being trained (METHOD §0, issue "Precision").
+ * touching the model being trained (METHOD §0, issue "Precision"). Its parameters carry no
+ * gradient.
  */
 public final class Replica implements AutoCloseable {
 
@@ -44,6 +45,11 @@ public final class Replica implements AutoCloseable {
                 throw new IllegalArgumentException("block factory must return a new block, got " + b);
             }
             b.initialize(m, DataType.FLOAT64, inputShapes);
+            for (Pair<String, Parameter> p : b.getParameters()) {
+                // nothing reads the replica's parameter gradients: a backward pass through it
+                // (the Fisher read) then computes only what the read asks for
+                p.getValue().getArray().setRequiresGradient(false);
+            }
             Replica r = new Replica(m, b);
             r.copyFrom(source);
             return r;

@@ -130,8 +130,15 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
     private long wallStart;
     /** Time spent reading, on the training thread and the worker alike (both add to it). */
     private final AtomicLong readNanos = new AtomicLong();
-    /** The running training loss and accuracy are sampled from one batch in this many. */
-    static final int TRAIN_METRIC_EVERY = 10;
+    /**
+     * Share of wall time the running training loss and accuracy may cost the training thread:
+     * a batch is sampled once the time since the last sample is at least that sample's cost
+     * divided by this share (and at step 1 and every snapshot step).
+     */
+    static final double TRAIN_METRIC_SHARE = 0.0025;
+    /** When the last training-batch sample ended, and what it cost, ns. */
+    private long lastSampleEnd;
+    private long lastSampleNanos;
 
     private final Accumulator trainAcc = new Accumulator();
     private final Accumulator validationAcc = new Accumulator();
@@ -288,11 +295,14 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
             begin(t);
         }
         step++;
-        // the trainer's loss and accuracy evaluators re-run on its own predictions: each costs an
-        // engine call and a host copy, so one batch in TRAIN_METRIC_EVERY is sampled (and every
-        // snapshot's batch), which keeps the running train loss and accuracy at ~1/10 of the cost
-        if (step % TRAIN_METRIC_EVERY == 0 || step % interval == 0 || step == 1) {
+        // the trainer's loss and accuracy evaluators re-run on its own predictions, ~10 engine
+        // calls and two host copies (0.2-0.4 ms on the grokking example, a step there is ~2.6 ms):
+        // batches are sampled so that this costs at most TRAIN_METRIC_SHARE of wall time
+        long now = System.nanoTime();
+        if (step == 1 || step % interval == 0 || now - lastSampleEnd >= lastSampleNanos / TRAIN_METRIC_SHARE) {
             accumulate(t, data, trainAcc);
+            lastSampleEnd = System.nanoTime();
+            lastSampleNanos = lastSampleEnd - now;
         }
         if (trainAcc.count > 0) {
             lastTrain = new double[] {trainAcc.loss(), trainAcc.accuracy()};
@@ -356,20 +366,21 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
         long t0 = System.nanoTime();
         snapshotsSinceOrder = withOrder ? 0 : snapshotsSinceOrder + 1;
         snapshots++;
+        long previousSnapshotStep = lastSnapshotStep;
         lastSnapshotStep = step;
         if (metrics != null) {
             metrics.snapshot();
         }
-        if (!finite()) {
-            skip("nonfinite");
-            pause(t0);
-            return;
-        }
-        List<DdsResult> fisher = List.of();
         long at = step;
         if (config.factory == null) {
             // float32 on the model itself, here, between steps
+            if (!finite()) {
+                skip("nonfinite");
+                pause(t0);
+                return;
+            }
             ModelProbe mp = modelProbe();
+            List<DdsResult> fisher = List.of();
             if (config.fisher && !probe.labels().isEmpty()) {
                 fisher = timed("fisher", () -> suite.fisher(mp, t.getLoss()));
             }
@@ -383,22 +394,24 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
             writeSnapshot(at, report, block);
             return;
         }
-        if (config.fisher && !probe.labels().isEmpty()) {
-            ModelProbe mp = modelProbe();
-            fisher = timed("fisher", () -> suite.fisher(mp, t.getLoss()));
+        // the training thread only copies the parameters; every read, the Fisher side's forward
+        // and backward included, runs on the worker on the float64 replica
+        List<double[]> values = new ArrayList<>();
+        for (Pair<String, Parameter> p : block.getParameters()) {
+            values.add(ParameterState.toDoubles(p.getValue().getArray()));
+        }
+        if (!allFinite(values)) {
+            skip("nonfinite");
+            pause(t0);
+            return;
         }
         if (replica == null) { // built here: it reads the model's parameters once
             replica = Replica.float64(config.factory, block, manager, probe.inputs().getShapes());
             replicaProbe = new ModelProbe(replica.block(), probe, Precision.FLOAT64, metric());
         }
-        List<double[]> values = new ArrayList<>();
-        for (Pair<String, Parameter> p : block.getParameters()) {
-            values.add(ParameterState.toDoubles(p.getValue().getArray()));
-        }
-        List<DdsResult> fisherResults = fisher;
         double[] scores = scores();
         long held = pause(t0);
-        Runnable job = () -> guard("read", () -> analyse(at, values, withOrder, fisherResults, scores, held));
+        Runnable job = () -> guard("read", () -> analyse(at, values, withOrder, scores, held));
         try {
             if (finalRead) {
                 worker.getQueue().put(job); // the last read waits for a free slot instead of dropping
@@ -407,10 +420,23 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
             }
         } catch (RejectedExecutionException e) {
             skip("busy");
+            // not read: the state of this step is read at training end if it is the last one
+            lastSnapshotStep = previousSnapshotStep;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             skip("busy");
         }
+    }
+
+    private static boolean allFinite(List<double[]> values) {
+        for (double[] v : values) {
+            for (double x : v) {
+                if (!Double.isFinite(x)) {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 
     private boolean finite() {
@@ -481,10 +507,14 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
 
     // ------------------------------------------------------------------ analysis (worker)
 
-    private void analyse(long at, List<double[]> values, boolean withOrder, List<DdsResult> fisher,
-            double[] scores, long held) throws IOException {
+    private void analyse(long at, List<double[]> values, boolean withOrder, double[] scores, long held)
+            throws IOException {
         long t0 = System.nanoTime();
         replica.load(values);
+        List<DdsResult> fisher = List.of();
+        if (config.fisher && !probe.labels().isEmpty()) {
+            fisher = timed("fisher", () -> suite.fisher(replicaProbe, trainer.getLoss()));
+        }
         ReadReport report = suite.read(replicaProbe, at, withOrder, fisher, this::orderFits);
         if (withOrder && !report.orderRead()) {
             skip("budget");
@@ -661,6 +691,15 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
     }
 
     private void accumulate(Trainer t, BatchData data, Accumulator acc) {
+        // the predictions belong to the step's autograd graph: with grad mode on, every op on
+        // them here would record graph nodes that nothing uses
+        GradMode.off(() -> {
+            accumulateOn(t, data, acc);
+            return null;
+        });
+    }
+
+    private void accumulateOn(Trainer t, BatchData data, Accumulator acc) {
         for (Device d : data.getLabels().keySet()) {
             NDList labels = data.getLabels().get(d);
             NDList preds = data.getPredictions().get(d);

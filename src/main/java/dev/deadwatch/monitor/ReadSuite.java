@@ -108,7 +108,7 @@ public final class ReadSuite {
      * @param probe the model on the probe batch
      * @param step training step
      * @param withOrder whether to run the order read this time
-     * @param fisher Fisher-side results computed elsewhere (the training thread), may be empty
+     * @param fisher Fisher-side results computed before (see {@link #fisher}), may be empty
      * @return the report
      */
     public ReadReport read(ModelProbe probe, long step, boolean withOrder, List<DdsResult> fisher) {
@@ -124,7 +124,7 @@ public final class ReadSuite {
      * @param probe the model on the probe batch
      * @param step training step
      * @param withOrder whether to run the order read this time
-     * @param fisher Fisher-side results computed elsewhere (the training thread), may be empty
+     * @param fisher Fisher-side results computed before (see {@link #fisher}), may be empty
      * @param orderFits given the estimated nanoseconds the rest of the order read needs, whether
      *     it may go on
      * @return the report
@@ -194,8 +194,10 @@ public final class ReadSuite {
     }
 
     /**
-     * The Fisher side on the given model (needs labels; opens a gradient collector, so call it
-     * where no other collector is open — the training thread between steps).
+     * The Fisher side on the given model (needs labels). Its backward pass runs with autograd on
+     * for the calling thread only ({@link dev.deadwatch.capture.GradMode#withGradient}), so it may
+     * run on the analysis worker on the replica while the trainer trains; on the training model
+     * itself, call it between steps.
      *
      * @param probe the model on the probe batch
      * @param loss the training loss

@@ -1,14 +1,13 @@
 package dev.deadwatch.reads;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
-import ai.djl.training.GradientCollector;
 import ai.djl.training.loss.Loss;
 import ai.djl.util.Pair;
+import dev.deadwatch.capture.GradMode;
 import dev.deadwatch.capture.ModelProbe;
 import dev.deadwatch.capture.ParameterState;
 import dev.deadwatch.linalg.Spectrum;
@@ -78,19 +77,25 @@ public final class FisherGramRead {
         }
         int n = probe.samples();
         Map<String, double[]> out = new LinkedHashMap<>();
-        try (GradientCollector gc = Engine.getInstance().newGradientCollector();
-                ModelProbe.Capture cap = probe.capture(Set.of(), paths, paths, false)) {
-            NDManager m = cap.manager();
-            NDArray value = loss.evaluate(probe.labels(), cap.output()).mul(n);
-            gc.backward(value);
-            for (String path : paths) {
-                List<NDArray> ins = cap.session().inputs().get(path);
-                List<NDArray> deltas = cap.session().probes().get(path);
-                if (ins == null || deltas == null || ins.size() != 1 || deltas.size() != 1) {
-                    continue; // not called, or called more than once per forward: no per-layer Gram
+        try {
+            // autograd on this thread only: safe on the analysis worker while the trainer runs
+            GradMode.withGradient(backward -> {
+                try (ModelProbe.Capture cap = probe.capture(Set.of(), paths, paths, false)) {
+                    NDManager m = cap.manager();
+                    NDArray value = loss.evaluate(probe.labels(), cap.output()).mul(n);
+                    value.attach(m);
+                    backward.backward(value);
+                    for (String path : paths) {
+                        List<NDArray> ins = cap.session().inputs().get(path);
+                        List<NDArray> deltas = cap.session().probes().get(path);
+                        if (ins == null || deltas == null || ins.size() != 1 || deltas.size() != 1) {
+                            continue; // not called, or called more than once per forward: no per-layer Gram
+                        }
+                        out.put(path, gram(ins.get(0), deltas.get(0).getGradient(), n, m));
+                    }
                 }
-                out.put(path, gram(ins.get(0), deltas.get(0).getGradient(), n, m));
-            }
+                return out;
+            });
         } finally {
             for (int i = 0; i < params.size(); i++) {
                 // widened exactly, so writing back restores the gradient bit for bit

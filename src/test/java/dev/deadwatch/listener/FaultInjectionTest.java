@@ -59,13 +59,21 @@ class FaultInjectionTest {
             String monitored = TinyRun.train(STEPS, monitor);
             monitor.drain();
             assertThat(monitored).as("final weights with %s failing", failing).isEqualTo(unmonitored);
-            assertThat(reg.get("deadwatch.reads.skipped").tag("reason", "error").counter().count())
-                    .as("failed snapshots").isEqualTo(STEPS / INTERVAL);
-            assertThat(reg.get("deadwatch.snapshots").counter().count()).isEqualTo(STEPS / INTERVAL);
+            double errors = reg.get("deadwatch.reads.skipped").tag("reason", "error").counter().count();
+            double busy = reg.get("deadwatch.reads.skipped").tag("reason", "busy").counter().count();
+            double snapshots = reg.get("deadwatch.snapshots").counter().count();
+            if (replica) { // a snapshot may be dropped while the worker is busy; the last step is then taken again
+                assertThat(snapshots).isIn((double) STEPS / INTERVAL, STEPS / INTERVAL + 1.0);
+            } else {
+                assertThat(snapshots).isEqualTo(STEPS / INTERVAL);
+                assertThat(busy).isZero();
+            }
+            assertThat(errors + busy).as("every snapshot failed or was dropped").isEqualTo(snapshots);
+            assertThat(errors).as("failed snapshots").isGreaterThanOrEqualTo(STEPS / INTERVAL / 2.0);
             assertThat(monitor.timeline()).as("no read completed").isEmpty();
             synchronized (started) {
-                assertThat(started).as("the failing read was reached at every snapshot")
-                        .filteredOn(failing::equals).hasSize(STEPS / INTERVAL);
+                assertThat(started).as("the failing read was reached at every snapshot that was read")
+                        .filteredOn(failing::equals).hasSize((int) errors);
             }
         }
     }

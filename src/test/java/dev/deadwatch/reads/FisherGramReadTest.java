@@ -12,9 +12,11 @@ import ai.djl.nn.Activation;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.SequentialBlock;
 import ai.djl.nn.core.Linear;
+import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.loss.Loss;
+import dev.deadwatch.capture.GradMode;
 import dev.deadwatch.capture.ModelProbe;
 import dev.deadwatch.capture.OutputMetric;
 import dev.deadwatch.capture.ParameterState;
@@ -23,6 +25,8 @@ import dev.deadwatch.capture.ProbeBatch;
 import dev.deadwatch.detectors.DetectorContext;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 class FisherGramReadTest {
@@ -74,6 +78,61 @@ class FisherGramReadTest {
                     assertThat(r.side()).isEqualTo(Side.FISHER);
                     assertThat(r.dimension()).isEqualTo(n);
                 });
+            }
+        }
+    }
+
+    /**
+     * The listener reads the Fisher side on its worker, on a replica whose parameters carry no
+     * gradient, while the trainer may hold DJL's (process-wide) gradient collector: the read must
+     * neither need nor take that collector, must leave the worker's grad mode off, and must give
+     * the same Gram as on the training thread.
+     */
+    @Test
+    void gramOnAWorkerThreadWhileTheTrainerHoldsTheCollector() throws Exception {
+        int n = 10;
+        try (NDManager m = NDManager.newBaseManager()) {
+            m.getEngine().setRandomSeed(11);
+            SequentialBlock net = new SequentialBlock()
+                    .add(Linear.builder().setUnits(6).build())
+                    .add(Activation.reluBlock())
+                    .add(Linear.builder().setUnits(4).build());
+            net.initialize(m, DataType.FLOAT64, new Shape(n, 5));
+            NDArray x = m.randomNormal(0, 1, new Shape(n, 5), DataType.FLOAT64);
+            NDArray y = m.randomNormal(0, 1, new Shape(n, 4), DataType.FLOAT64);
+            Loss loss = Loss.l2Loss();
+            try (ProbeBatch probe = ProbeBatch.copyOf(m, new NDList(x), new NDList(y));
+                    ModelProbe mp = new ModelProbe(net, probe, Precision.FLOAT64, OutputMetric.IDENTITY)) {
+                List<String> linears = mp.paths().pathsOf(Linear.class);
+                Map<String, double[]> reference = FisherGramRead.grams(mp, linears, loss);
+                for (var p : net.getParameters()) {
+                    p.getValue().getArray().setRequiresGradient(false); // as on the replica
+                }
+                AtomicReference<Map<String, double[]>> onWorker = new AtomicReference<>();
+                AtomicReference<Throwable> failure = new AtomicReference<>();
+                AtomicBoolean workerGradAfter = new AtomicBoolean(true);
+                try (GradientCollector trainers = Engine.getInstance().newGradientCollector()) {
+                    Thread worker = new Thread(() -> {
+                        try {
+                            GradMode.disableOnThisThread();
+                            onWorker.set(FisherGramRead.grams(mp, linears, loss));
+                            workerGradAfter.set(JniUtils.isGradMode());
+                        } catch (Throwable e) {
+                            failure.set(e);
+                        }
+                    });
+                    worker.start();
+                    worker.join();
+                }
+                assertThat(failure.get()).as("read on the worker").isNull();
+                assertThat(workerGradAfter.get()).as("worker grad mode after the read").isFalse();
+                assertThat(onWorker.get()).containsOnlyKeys(linears);
+                for (String layer : linears) {
+                    assertThat(onWorker.get().get(layer)).as(layer).containsExactly(reference.get(layer));
+                }
+                for (var p : net.getParameters()) {
+                    assertThat(p.getValue().getArray().hasGradient()).as("no gradient attached").isFalse();
+                }
             }
         }
     }

@@ -1,0 +1,79 @@
+package dev.deadwatch.listener;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.deadwatch.monitor.ReadReport;
+import dev.deadwatch.reads.DdsResult;
+import dev.deadwatch.reads.Side;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Where each read runs. With a block factory the training thread only copies the parameters:
+ * every read, the Fisher side's forward and backward pass included, runs on the worker on the
+ * float64 replica (while the trainer may hold DJL's process-wide gradient collector). Without
+ * one, every read runs on the training thread between steps.
+ */
+class ReadPlacementTest {
+
+    private static final int STEPS = 20;
+    private static final int INTERVAL = 5;
+
+    @Test
+    void withABlockFactoryEveryReadRunsOnTheWorker() throws Exception {
+        Map<String, Set<String>> threads = threadsOfEachRead(true);
+        assertThat(threads).containsOnlyKeys("layernorm", "dds", "fisher", "order");
+        threads.forEach((read, names) -> assertThat(names).as(read).containsExactly("deadwatch-reads"));
+    }
+
+    @Test
+    void withoutOneEveryReadRunsOnTheTrainingThread() throws Exception {
+        String training = Thread.currentThread().getName();
+        Map<String, Set<String>> threads = threadsOfEachRead(false);
+        assertThat(threads).containsOnlyKeys("layernorm", "dds", "fisher", "order");
+        threads.forEach((read, names) -> assertThat(names).as(read).containsExactly(training));
+    }
+
+    private static Map<String, Set<String>> threadsOfEachRead(boolean replica) throws Exception {
+        Map<String, Set<String>> threads = new LinkedHashMap<>();
+        List<ReadReport> reports = new ArrayList<>();
+        DeadwatchListener.Builder b = DeadwatchListener.builder().optInterval(INTERVAL).optOrderEvery(1)
+                .optBudget(1.0).optOnReport(r -> {
+                    synchronized (reports) {
+                        reports.add(r);
+                    }
+                })
+                .optReadObserver(read -> {
+                    synchronized (threads) {
+                        threads.computeIfAbsent(read, k -> new LinkedHashSet<>()).add(Thread.currentThread().getName());
+                    }
+                });
+        if (replica) {
+            b.optBlockFactory(TinyRun::block);
+        }
+        try (DeadwatchListener monitor = b.build()) {
+            TinyRun.train(STEPS, monitor);
+            monitor.drain();
+        }
+        synchronized (reports) {
+            if (replica) { // a snapshot arriving while the worker is busy is dropped, never queued
+                assertThat(reports).as("reads completed").isNotEmpty().hasSizeLessThanOrEqualTo(STEPS / INTERVAL);
+            } else {
+                assertThat(reports).as("every snapshot read").hasSize(STEPS / INTERVAL);
+            }
+            for (ReadReport r : reports) {
+                List<DdsResult> fisher = r.dds().stream().filter(d -> d.side() == Side.FISHER).toList();
+                assertThat(fisher).as("Fisher side of both Linear layers at step %d", r.step()).hasSize(2)
+                        .allSatisfy(d -> assertThat(d.dimension()).isEqualTo(64));
+            }
+        }
+        synchronized (threads) {
+            return threads;
+        }
+    }
+}
