@@ -4,10 +4,10 @@ import ai.djl.Model;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.DefaultTrainingConfig;
 import ai.djl.training.Trainer;
-import ai.djl.training.listener.TrainingListener;
-import ai.djl.training.listener.TrainingListenerAdapter;
-import ai.djl.training.listener.TrainingListener.BatchData;
 import ai.djl.training.evaluator.Accuracy;
+import ai.djl.training.listener.TrainingListener;
+import ai.djl.training.listener.TrainingListener.BatchData;
+import ai.djl.training.listener.TrainingListenerAdapter;
 import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
@@ -15,11 +15,15 @@ import dev.deadwatch.cli.CommandProvider;
 import dev.deadwatch.listener.DeadwatchListener;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
-import java.util.concurrent.TimeUnit;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import java.util.function.ToDoubleFunction;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -29,8 +33,10 @@ import picocli.CommandLine.Spec;
 /**
  * {@code deadwatch overhead}: training throughput of the grokking example with and without the
  * monitor at its default settings, measured as interleaved runs in one JVM in alternating order
- * (A B, B A, A B, …), so drift of the machine and any first-of-pair effect hit both arms alike. Reports the median steps/s of each arm and their
- * ratio.
+ * (A B, B A, A B, …) after a warm-up of both arms, so drift of the machine and any first-of-pair
+ * effect hit both arms alike. Reports the median of the per-pair ratios, and beside it two
+ * cost-accounting figures the machine's drift does not move: the time the training thread spends
+ * inside the monitor, and the CPU time the monitor adds on other threads (its worker).
  */
 @Command(name = "overhead", mixinStandardHelpOptions = true,
         description = "Measure the monitor's training overhead on the grokking example (interleaved A/B).")
@@ -44,13 +50,14 @@ public final class OverheadCommand implements Callable<Integer> {
         }
     }
 
-    @Option(names = "--steps", defaultValue = "1000", description = "Steps per run (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--steps", defaultValue = "2000", description = "Steps per run (default: ${DEFAULT-VALUE}).")
     private int steps;
 
-    @Option(names = "--repeats", defaultValue = "3", description = "A/B pairs (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--repeats", defaultValue = "6", description = "A/B pairs (default: ${DEFAULT-VALUE}).")
     private int repeats;
 
-    @Option(names = "--warmup", defaultValue = "200", description = "Untimed steps first (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--warmup", defaultValue = "1000",
+            description = "Untimed steps of each arm first (default: ${DEFAULT-VALUE}).")
     private int warmup;
 
     @Option(names = "--interval", defaultValue = "0",
@@ -65,20 +72,101 @@ public final class OverheadCommand implements Callable<Integer> {
             description = "Time budget of the monitored arm, in (0,1] (default: the listener's default).")
     private double budget;
 
+    @Option(names = "--engine-threads", defaultValue = "0",
+            description = "Engine (intra-op) threads of the training thread in both arms (default: the engine's,"
+                    + " one per core unless -Dai.djl.pytorch.num_threads=N).")
+    private int engineThreads;
+
     @Spec
     private CommandSpec spec;
 
     /**
-     * One timed run: steps/s up to the last step, the process CPU time per step over the same span
-     * (every thread, the monitor's worker included; unlike wall time it does not count time the
-     * machine gave to other tenants), and the seconds spent after the last step (final read, drain).
+     * One timed run.
+     *
+     * @param stepsPerSecond steps/s up to the last step
+     * @param cpuMillisPerStep process CPU time per step over the same span (every thread)
+     * @param offThreadCpuMillisPerStep CPU time per step of every thread but the training thread
+     *     (the monitor's worker, the JIT, the GC)
+     * @param hookMicrosPerStep time the training thread spent in the monitor's batch callback
+     * @param endSeconds seconds spent after the last step (final read, drain)
+     * @param totalSeconds the whole run: building the model and trainer, the steps and the end
+     * @param snapshots completed reads
+     * @param finalInterval the monitor's snapshot interval at the end
      */
-    record Timing(double stepsPerSecond, double cpuMillisPerStep, double endSeconds, long snapshots,
-            int finalInterval) {}
+    record Timing(double stepsPerSecond, double cpuMillisPerStep, double offThreadCpuMillisPerStep,
+            double hookMicrosPerStep, double endSeconds, double totalSeconds, long snapshots, int finalInterval) {}
 
-    private static long processCpuNanos() {
-        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
-                .getOperatingSystemMXBean()).getProcessCpuTime();
+    /**
+     * The monitored arm's settings.
+     *
+     * @param interval snapshot interval, 0 for the listener's default
+     * @param orderEvery order read every N snapshots, 0 for the default
+     * @param budget time budget, 0 for the default
+     * @param engineThreads engine threads of the training thread, 0 for the examples' default
+     */
+    record Arm(int interval, int orderEvery, double budget, int engineThreads) {
+        /** The engine's own default, read before any run changes the training thread's count. */
+        static final int ENGINE_DEFAULT_THREADS = Math.max(1, dev.deadwatch.capture.GradMode.threadsOfThisThread());
+
+        static final Arm DEFAULTS = new Arm(0, 0, 0, 0);
+
+        /** @return the engine threads both arms train with */
+        int threads() {
+            return engineThreads > 0 ? engineThreads : ENGINE_DEFAULT_THREADS;
+        }
+    }
+
+    /**
+     * The pairs of one comparison and the warm-up that came before them.
+     *
+     * @param without unmonitored runs, one per pair
+     * @param with monitored runs, same order
+     * @param warmupWithout the unmonitored warm-up run
+     * @param warmupWith the monitored warm-up run (the first monitored run in the JVM)
+     */
+    record Comparison(List<Timing> without, List<Timing> with, Timing warmupWithout, Timing warmupWith) {
+
+        /** @return per pair, steps/s without over steps/s with, minus 1 */
+        List<Double> overhead() {
+            return pairwise(t -> 1 / t.stepsPerSecond());
+        }
+
+        /** @return per pair, process CPU per step with over without, minus 1 */
+        List<Double> cpuOverhead() {
+            return pairwise(Timing::cpuMillisPerStep);
+        }
+
+        /** @return per pair, training-thread time in the monitor as a share of an unmonitored step */
+        List<Double> hookShare() {
+            return share(t -> t.hookMicrosPerStep() / 1e3);
+        }
+
+        /** @return per pair, the CPU time the monitor adds on other threads, per unmonitored step */
+        List<Double> offThreadShare() {
+            return share(Timing::offThreadCpuMillisPerStep);
+        }
+
+        /** @return seconds the first monitored run took beyond the first unmonitored one */
+        double startupSeconds() {
+            return warmupWith.totalSeconds() - warmupWithout.totalSeconds();
+        }
+
+        private List<Double> pairwise(ToDoubleFunction<Timing> f) {
+            List<Double> out = new ArrayList<>();
+            for (int i = 0; i < with.size(); i++) {
+                out.add(f.applyAsDouble(with.get(i)) / f.applyAsDouble(without.get(i)) - 1);
+            }
+            return out;
+        }
+
+        private List<Double> share(ToDoubleFunction<Timing> millisPerStep) {
+            List<Double> out = new ArrayList<>();
+            for (int i = 0; i < with.size(); i++) {
+                double step = 1e3 / without.get(i).stepsPerSecond();
+                out.add((millisPerStep.applyAsDouble(with.get(i)) - millisPerStep.applyAsDouble(without.get(i))) / step);
+            }
+            return out;
+        }
     }
 
     @Override
@@ -86,81 +174,111 @@ public final class OverheadCommand implements Callable<Integer> {
         if (budget != 0) {
             DeadwatchListener.builder().optBudget(budget); // validated here, naming a bad value
         }
-        if (steps < 100 || repeats < 1 || warmup < 0 || interval < 0 || orderEvery < 0) {
+        if (steps < 100 || repeats < 1 || warmup < 0 || interval < 0 || orderEvery < 0 || engineThreads < 0) {
             throw new ParameterException(spec.commandLine(), "need --steps >= 100, --repeats >= 1, --warmup >= 0,"
-                    + " --interval >= 0, --order-every >= 0; got " + steps + ", " + repeats + ", " + warmup + ", "
-                    + interval + ", " + orderEvery);
+                    + " --interval >= 0, --order-every >= 0, --engine-threads >= 0; got " + steps + ", " + repeats + ", "
+                    + warmup + ", " + interval + ", " + orderEvery + ", " + engineThreads);
         }
-        run(warmup, false, 0, 0, 0);
-        List<Double> without = new ArrayList<>();
-        List<Double> with = new ArrayList<>();
-        List<Double> ratio = new ArrayList<>();
-        List<Double> end = new ArrayList<>();
-        List<Double> cpuRatio = new ArrayList<>();
-        for (int i = 0; i < repeats; i++) {
+        Arm arm = new Arm(interval, orderEvery, budget, engineThreads);
+        Comparison c = compare(repeats, steps, warmup, arm, System.out);
+        System.out.printf(Locale.ROOT, "median steps/s: without %s, with %s%n",
+                stat(c.without().stream().map(Timing::stepsPerSecond).toList(), "%.1f", 1),
+                stat(c.with().stream().map(Timing::stepsPerSecond).toList(), "%.1f", 1));
+        System.out.printf(Locale.ROOT, "overhead (median of per-pair ratios of steps/s): %s%n",
+                stat(c.overhead(), "%.1f%%", 100));
+        System.out.printf(Locale.ROOT, "CPU overhead (median of per-pair ratios of process CPU per step): %s%n",
+                stat(c.cpuOverhead(), "%.1f%%", 100));
+        System.out.printf(Locale.ROOT, "training thread inside the monitor: %s of a step; monitor's CPU on other"
+                + " threads: %s of a step%n", stat(c.hookShare(), "%.2f%%", 100), stat(c.offThreadShare(), "%.1f%%", 100));
+        System.out.printf(Locale.ROOT, "one-time start-up of the first monitored run: %.2f s%n", c.startupSeconds());
+        return 0;
+    }
+
+    /**
+     * Runs a warm-up of each arm, then {@code pairs} interleaved pairs in alternating order.
+     *
+     * @param pairs A/B pairs
+     * @param steps steps per run
+     * @param warmup steps of each arm's warm-up run
+     * @param arm the monitored arm's settings
+     * @param log where each pair is printed, or {@code null}
+     * @return the runs
+     */
+    static Comparison compare(int pairs, int steps, int warmup, Arm arm, PrintStream log) throws Exception {
+        Timing warmA = run(Math.max(warmup, 1), false, arm);
+        Timing warmB = run(Math.max(warmup, 1), true, arm);
+        List<Timing> without = new ArrayList<>();
+        List<Timing> with = new ArrayList<>();
+        for (int i = 0; i < pairs; i++) {
             // alternate which arm runs first (AB, BA, AB, ...): the first run of a pair measured
             // systematically slower here, which an always-A-first order would book as overhead
             Timing a;
             Timing b;
             if (i % 2 == 0) {
-                a = run(steps, false, 0, 0, 0);
-                b = run(steps, true, interval, orderEvery, budget);
+                a = run(steps, false, arm);
+                b = run(steps, true, arm);
             } else {
-                b = run(steps, true, interval, orderEvery, budget);
-                a = run(steps, false, 0, 0, 0);
+                b = run(steps, true, arm);
+                a = run(steps, false, arm);
             }
-            without.add(a.stepsPerSecond());
-            with.add(b.stepsPerSecond());
-            ratio.add(a.stepsPerSecond() / b.stepsPerSecond() - 1);
-            cpuRatio.add(b.cpuMillisPerStep() / a.cpuMillisPerStep() - 1);
-            end.add(b.endSeconds());
-            System.out.printf(Locale.ROOT, "pair %d: without %.1f steps/s (%.3f cpu-ms/step), with %.1f steps/s"
-                    + " (%.3f cpu-ms/step; %d reads, interval at end %d, final read + drain %.2f s)%n", i + 1,
-                    a.stepsPerSecond(), a.cpuMillisPerStep(), b.stepsPerSecond(), b.cpuMillisPerStep(), b.snapshots(),
-                    b.finalInterval(), b.endSeconds());
+            without.add(a);
+            with.add(b);
+            if (log != null) {
+                log.printf(Locale.ROOT, "pair %d: without %.1f steps/s (%.3f cpu-ms/step), with %.1f steps/s"
+                        + " (%.3f cpu-ms/step; %d reads, interval at end %d, final read + drain %.2f s;"
+                        + " in the monitor's batch callback %.1f us/step)%n", i + 1,
+                        a.stepsPerSecond(), a.cpuMillisPerStep(), b.stepsPerSecond(), b.cpuMillisPerStep(),
+                        b.snapshots(), b.finalInterval(), b.endSeconds(), b.hookMicrosPerStep());
+            }
         }
-        System.out.printf(Locale.ROOT, "median steps/s: without %.2f [%.2f..%.2f], with %.2f [%.2f..%.2f]%n",
-                median(without), min(without), max(without), median(with), min(with), max(with));
-        System.out.printf(Locale.ROOT, "overhead (median of per-pair ratios): %.1f%% [%.1f%%..%.1f%%]; "
-                + "after the last step: %.2f s [%.2f..%.2f]%n", 100 * median(ratio), 100 * min(ratio),
-                100 * max(ratio), median(end), min(end), max(end));
-        System.out.printf(Locale.ROOT, "CPU overhead (median of per-pair ratios of CPU time per step): %.1f%% [%.1f%%..%.1f%%]%n",
-                100 * median(cpuRatio), 100 * min(cpuRatio), 100 * max(cpuRatio));
-        return 0;
+        return new Comparison(without, with, warmA, warmB);
     }
 
     private static final boolean VERBOSE = Boolean.getBoolean("deadwatch.overhead.verbose");
 
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime();
+    }
+
     /**
      * Times one run of the grokking training, with or without the monitor.
      *
-     * @param interval snapshot interval, 0 for the default
-     * @param orderEvery order read every N snapshots, 0 for the default
-     * @param budget time budget, 0 for the default
+     * @param n steps
+     * @param monitored whether the monitor is attached
+     * @param arm the monitor's settings and the engine threads (used by both arms)
      */
-    static Timing run(int n, boolean monitored, int interval, int orderEvery, double budget) throws Exception {
-        if (n == 0) {
-            return new Timing(0, 0, 0, 0, 0);
-        }
+    static Timing run(int n, boolean monitored, Arm arm) throws Exception {
+        long start = System.nanoTime();
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         DeadwatchListener.Builder b = DeadwatchListener.builder().optBlockFactory(Grokking::model)
                 .optRegistry(registry);
-        if (interval > 0) {
-            b.optInterval(interval);
+        if (arm.interval() > 0) {
+            b.optInterval(arm.interval());
         }
-        if (orderEvery > 0) {
-            b.optOrderEvery(orderEvery);
+        if (arm.orderEvery() > 0) {
+            b.optOrderEvery(arm.orderEvery());
         }
-        if (budget > 0) {
-            b.optBudget(budget);
+        if (arm.budget() > 0) {
+            b.optBudget(arm.budget());
         }
         DeadwatchListener monitor = monitored ? b.build() : null;
-        long[] lastStep = new long[2];
+        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+        long[] last = new long[3]; // at the last step: wall, process CPU, training-thread CPU
+        long[] hook = new long[2]; // start of the monitor's batch callback; time inside it, summed
+        TrainingListener before = new TrainingListenerAdapter() {
+            @Override
+            public void onTrainingBatch(Trainer trainer, BatchData batchData) {
+                hook[0] = System.nanoTime(); // just before the monitor's batch work
+            }
+        };
         TrainingListener clock = new TrainingListenerAdapter() {
             @Override
             public void onTrainingBatch(Trainer trainer, BatchData batchData) {
-                lastStep[0] = System.nanoTime(); // after every other listener's batch work
-                lastStep[1] = processCpuNanos();
+                last[0] = System.nanoTime(); // after every other listener's batch work
+                hook[1] += last[0] - hook[0];
+                last[1] = processCpuNanos();
+                last[2] = threads.getCurrentThreadCpuTime();
             }
         };
         try (NDManager m = NDManager.newBaseManager(); Model model = Model.newInstance("grokking")) {
@@ -171,6 +289,7 @@ public final class OverheadCommand implements Callable<Integer> {
                     .addEvaluator(new Accuracy())
                     .optOptimizer(Optimizer.adam().optLearningRateTracker(Tracker.fixed(Grokking.LEARNING_RATE))
                             .optBeta2(0.98f).optWeightDecays(Grokking.WEIGHT_DECAY).build());
+            cfg.addTrainingListeners(before);
             if (monitor != null) {
                 cfg.addTrainingListeners(monitor);
             }
@@ -179,7 +298,8 @@ public final class OverheadCommand implements Callable<Integer> {
                 trainer.initialize(Grokking.inputShape(split.trainSize()));
                 long t0 = System.nanoTime();
                 long cpu0 = processCpuNanos();
-                TrainingLoop.run(trainer, split.train(), split.validation(), n, 25);
+                long own0 = threads.getCurrentThreadCpuTime();
+                TrainingLoop.run(trainer, split.train(), split.validation(), n, 25, arm.threads());
                 long t1 = System.nanoTime();
                 if (monitor != null && VERBOSE) {
                     registry.getMeters().stream().filter(x -> x instanceof Timer).map(x -> (Timer) x)
@@ -187,7 +307,10 @@ public final class OverheadCommand implements Callable<Integer> {
                                     x.getId().getName(), x.getId().getTag("read"), x.count(),
                                     x.totalTime(TimeUnit.SECONDS), x.max(TimeUnit.SECONDS)));
                 }
-                return new Timing(n / ((lastStep[0] - t0) / 1e9), (lastStep[1] - cpu0) / 1e6 / n, (t1 - lastStep[0]) / 1e9,
+                double cpu = (last[1] - cpu0) / 1e6 / n;
+                double own = (last[2] - own0) / 1e6 / n;
+                return new Timing(n / ((last[0] - t0) / 1e9), cpu, cpu - own, hook[1] / 1e3 / n,
+                        (t1 - last[0]) / 1e9, (t1 - start) / 1e9,
                         monitor == null ? 0 : monitor.timeline().size(), monitor == null ? 0 : monitor.interval());
             }
         } finally {
@@ -197,17 +320,15 @@ public final class OverheadCommand implements Callable<Integer> {
         }
     }
 
-    private static double median(List<Double> v) {
+    static double median(List<Double> v) {
         double[] a = v.stream().mapToDouble(Double::doubleValue).sorted().toArray();
         return a.length % 2 == 1 ? a[a.length / 2] : 0.5 * (a[a.length / 2 - 1] + a[a.length / 2]);
     }
 
-    private static double min(List<Double> v) {
-        return v.stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN);
+    /** @return "median [min..max]" of {@code v} times {@code scale}, each formatted with {@code fmt} */
+    static String stat(List<Double> v, String fmt, double scale) {
+        double lo = v.stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN);
+        double hi = v.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
+        return String.format(Locale.ROOT, fmt + " [" + fmt + ".." + fmt + "]", median(v) * scale, lo * scale, hi * scale);
     }
-
-    private static double max(List<Double> v) {
-        return v.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
-    }
-
 }

@@ -5,6 +5,7 @@ import ai.djl.training.Trainer;
 import ai.djl.training.dataset.Batch;
 import ai.djl.training.dataset.Dataset;
 import ai.djl.translate.TranslateException;
+import dev.deadwatch.capture.GradMode;
 import java.io.IOException;
 
 /**
@@ -31,6 +32,25 @@ public final class TrainingLoop {
      */
     public static void run(Trainer trainer, Dataset train, Dataset validation, int steps, int validateEvery)
             throws IOException, TranslateException {
+        run(trainer, train, validation, steps, validateEvery, 0);
+    }
+
+    /**
+     * Trains for a number of optimizer steps with a given engine thread count.
+     *
+     * @param trainer the trainer (listeners attached)
+     * @param train training data
+     * @param validation validation data
+     * @param steps optimizer steps
+     * @param validateEvery validate (and end an "epoch") every this many steps
+     * @param engineThreads engine (intra-op) threads of the calling thread; 0 leaves the thread's
+     *     current setting (the engine's default unless changed)
+     */
+    public static void run(Trainer trainer, Dataset train, Dataset validation, int steps, int validateEvery,
+            int engineThreads) throws IOException, TranslateException {
+        if (engineThreads > 0) {
+            GradMode.threadsOnThisThread(engineThreads);
+        }
         int step = 0;
         while (step < steps) {
             for (Batch batch : trainer.iterateDataset(train)) {
