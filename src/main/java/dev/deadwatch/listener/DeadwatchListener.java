@@ -379,16 +379,8 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
                 pause(t0);
                 return;
             }
-            ModelProbe mp = modelProbe();
-            List<DdsResult> fisher = List.of();
-            if (config.fisher && !probe.labels().isEmpty()) {
-                fisher = timed("fisher", () -> suite.fisher(mp, t.getLoss()));
-            }
             double[] scores = scores();
-            ReadReport report = suite.read(mp, at, withOrder, fisher, this::orderFits);
-            if (withOrder && !report.orderRead()) {
-                skip("budget"); // stopped after its first candidate: the rest would not fit
-            }
+            ReadReport report = readOn(modelProbe(), at, withOrder);
             cost(pause(t0), withOrder, report);
             publish(report, scores);
             writeSnapshot(at, report, block);
@@ -511,19 +503,28 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
             throws IOException {
         long t0 = System.nanoTime();
         replica.load(values);
-        List<DdsResult> fisher = List.of();
-        if (config.fisher && !probe.labels().isEmpty()) {
-            fisher = timed("fisher", () -> suite.fisher(replicaProbe, trainer.getLoss()));
-        }
-        ReadReport report = suite.read(replicaProbe, at, withOrder, fisher, this::orderFits);
-        if (withOrder && !report.orderRead()) {
-            skip("budget");
-        }
+        ReadReport report = readOn(replicaProbe, at, withOrder);
         long worked = System.nanoTime() - t0;
         readNanos.addAndGet(worked);
         cost(held + worked, withOrder, report);
         publish(report, scores);
         writeSnapshot(at, report, replica.block());
+    }
+
+    /**
+     * Every read of one snapshot on the model or the replica: the Fisher side (when on and the
+     * probe has labels), then the activation reads and, when due, the order read within the budget.
+     */
+    private ReadReport readOn(ModelProbe mp, long at, boolean withOrder) {
+        List<DdsResult> fisher = List.of();
+        if (config.fisher && !probe.labels().isEmpty()) {
+            fisher = timed("fisher", () -> suite.fisher(mp, trainer.getLoss()));
+        }
+        ReadReport report = suite.read(mp, at, withOrder, fisher, this::orderFits);
+        if (withOrder && !report.orderRead()) {
+            skip("budget"); // stopped after its first candidate: the rest would not fit
+        }
+        return report;
     }
 
     /** @return train loss, train accuracy, validation loss, validation accuracy, as of now */

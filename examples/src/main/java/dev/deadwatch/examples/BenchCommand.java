@@ -135,6 +135,7 @@ public final class BenchCommand implements Callable<Integer> {
                 new OverheadCommand.Arm(0, 0, 0, 1));
         List<String> names = List.of("**defaults** (interval 50, order every 5th snapshot, budget 5%)",
                 "order read every snapshot (worst case)", "defaults, training on one engine thread (the other core left to the monitor)");
+        double startup = Double.NaN;
         for (int i = 0; i < arms.size(); i++) {
             OverheadCommand.Arm arm = arms.get(i);
             OverheadCommand.Comparison c = OverheadCommand.compare(pairs, overheadSteps, OVERHEAD_WARMUP, arm, System.out);
@@ -150,27 +151,14 @@ public final class BenchCommand implements Callable<Integer> {
         md.append(String.format(Locale.ROOT, "%nGoal: ≤ 3%% at defaults. One-time start-up of the first monitored run in a JVM "
                 + "(replica build, first use of each read; not in the ratios above): %.2f s.%n%n", startup));
         // the examples' engine-thread choice, measured the same way: one thread against two, unmonitored
-        List<Double> one = new ArrayList<>();
-        List<Double> two = new ArrayList<>();
-        List<Double> cpuOne = new ArrayList<>();
-        List<Double> cpuTwo = new ArrayList<>();
         OverheadCommand.Arm a1 = new OverheadCommand.Arm(0, 0, 0, 1);
         OverheadCommand.Arm a2 = new OverheadCommand.Arm(0, 0, 0, 2);
-        for (int i = 0; i < pairs; i++) {
-            OverheadCommand.Timing t1;
-            OverheadCommand.Timing t2;
-            if (i % 2 == 0) {
-                t1 = OverheadCommand.run(overheadSteps, false, a1);
-                t2 = OverheadCommand.run(overheadSteps, false, a2);
-            } else {
-                t2 = OverheadCommand.run(overheadSteps, false, a2);
-                t1 = OverheadCommand.run(overheadSteps, false, a1);
-            }
-            one.add(t1.stepsPerSecond());
-            two.add(t2.stepsPerSecond());
-            cpuOne.add(t1.cpuMillisPerStep());
-            cpuTwo.add(t2.cpuMillisPerStep());
-        }
+        OverheadCommand.Pairs p = OverheadCommand.interleave(pairs, () -> OverheadCommand.run(overheadSteps, false, a1),
+                () -> OverheadCommand.run(overheadSteps, false, a2), (i, x, y) -> { });
+        List<Double> one = p.a().stream().map(OverheadCommand.Timing::stepsPerSecond).toList();
+        List<Double> two = p.b().stream().map(OverheadCommand.Timing::stepsPerSecond).toList();
+        List<Double> cpuOne = p.a().stream().map(OverheadCommand.Timing::cpuMillisPerStep).toList();
+        List<Double> cpuTwo = p.b().stream().map(OverheadCommand.Timing::cpuMillisPerStep).toList();
         md.append(String.format(Locale.ROOT, "Engine threads, unmonitored, %d interleaved pairs: one thread %s steps/s at %s "
                 + "CPU-ms/step, two threads %s steps/s at %s CPU-ms/step.%n%n", pairs, stat(one, "%.0f", 1),
                 stat(cpuOne, "%.2f", 1), stat(two, "%.0f", 1), stat(cpuTwo, "%.2f", 1)));
@@ -178,7 +166,6 @@ public final class BenchCommand implements Callable<Integer> {
 
     /** Steps of each arm's warm-up run before the overhead pairs. */
     static final int OVERHEAD_WARMUP = 1000;
-    private double startup;
 
     // ------------------------------------------------------------------ growth
 

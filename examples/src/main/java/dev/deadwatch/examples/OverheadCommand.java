@@ -207,22 +207,7 @@ public final class OverheadCommand implements Callable<Integer> {
     static Comparison compare(int pairs, int steps, int warmup, Arm arm, PrintStream log) throws Exception {
         Timing warmA = run(Math.max(warmup, 1), false, arm);
         Timing warmB = run(Math.max(warmup, 1), true, arm);
-        List<Timing> without = new ArrayList<>();
-        List<Timing> with = new ArrayList<>();
-        for (int i = 0; i < pairs; i++) {
-            // alternate which arm runs first (AB, BA, AB, ...): the first run of a pair measured
-            // systematically slower here, which an always-A-first order would book as overhead
-            Timing a;
-            Timing b;
-            if (i % 2 == 0) {
-                a = run(steps, false, arm);
-                b = run(steps, true, arm);
-            } else {
-                b = run(steps, true, arm);
-                a = run(steps, false, arm);
-            }
-            without.add(a);
-            with.add(b);
+        Pairs p = interleave(pairs, () -> run(steps, false, arm), () -> run(steps, true, arm), (i, a, b) -> {
             if (log != null) {
                 log.printf(Locale.ROOT, "pair %d: without %.1f steps/s (%.3f cpu-ms/step), with %.1f steps/s"
                         + " (%.3f cpu-ms/step; %d reads, interval at end %d, final read + drain %.2f s;"
@@ -230,8 +215,65 @@ public final class OverheadCommand implements Callable<Integer> {
                         a.stepsPerSecond(), a.cpuMillisPerStep(), b.stepsPerSecond(), b.cpuMillisPerStep(),
                         b.snapshots(), b.finalInterval(), b.endSeconds(), b.hookMicrosPerStep());
             }
+        });
+        return new Comparison(p.a(), p.b(), warmA, warmB);
+    }
+
+    /** One timed run of an arm. */
+    @FunctionalInterface
+    interface Runner {
+        /** @return the run's timing */
+        Timing run() throws Exception;
+    }
+
+    /** Told of each pair as it completes. */
+    @FunctionalInterface
+    interface PairLog {
+        /**
+         * @param index the pair, from 0
+         * @param a arm A's run
+         * @param b arm B's run
+         */
+        void pair(int index, Timing a, Timing b);
+    }
+
+    /**
+     * The runs of two arms, pair by pair.
+     *
+     * @param a arm A's runs
+     * @param b arm B's runs, same order
+     */
+    record Pairs(List<Timing> a, List<Timing> b) {}
+
+    /**
+     * Runs two arms as interleaved pairs in alternating order (AB, BA, AB, …).
+     *
+     * @param pairs how many pairs
+     * @param a arm A
+     * @param b arm B
+     * @param log told of each pair
+     * @return both arms' runs
+     */
+    static Pairs interleave(int pairs, Runner a, Runner b, PairLog log) throws Exception {
+        List<Timing> as = new ArrayList<>();
+        List<Timing> bs = new ArrayList<>();
+        for (int i = 0; i < pairs; i++) {
+            // alternate which arm runs first: the first run of a pair measured systematically
+            // slower here, which an always-A-first order would book against arm B
+            Timing ta;
+            Timing tb;
+            if (i % 2 == 0) {
+                ta = a.run();
+                tb = b.run();
+            } else {
+                tb = b.run();
+                ta = a.run();
+            }
+            as.add(ta);
+            bs.add(tb);
+            log.pair(i, ta, tb);
         }
-        return new Comparison(without, with, warmA, warmB);
+        return new Pairs(as, bs);
     }
 
     private static final boolean VERBOSE = Boolean.getBoolean("deadwatch.overhead.verbose");
