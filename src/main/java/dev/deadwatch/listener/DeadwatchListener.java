@@ -47,6 +47,8 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -128,7 +130,10 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
     private volatile boolean warmedUp;
     private int interval;
     private long wallStart;
-    /** Time spent reading, on the training thread and the worker alike (both add to it). */
+    /**
+     * Time charged for reading: the training thread's pauses (wall time) and the worker's CPU
+     * time (see {@link #workerClock()}), both add to it.
+     */
     private final AtomicLong readNanos = new AtomicLong();
     /**
      * Share of wall time the running training loss and accuracy may cost the training thread:
@@ -280,6 +285,10 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
                     Thread th = new Thread(() -> {
                         GradMode.disableOnThisThread(); // no autograd graphs, legal in-place writes
                         GradMode.singleThreadedOnThisThread(); // leave the other cores to training
+                        if (config.budget < 1) { // reads run on CPU time training leaves unused
+                            LOG.debug("deadwatch: read worker at {}", ThreadPriority.yieldCurrentThread()
+                                    .map(Object::toString).orElse("unchanged scheduling"));
+                        }
                         r.run();
                     }, "deadwatch-reads");
                     th.setDaemon(true);
@@ -364,6 +373,7 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
 
     private void snapshot(Trainer t, boolean withOrder) throws IOException {
         long t0 = System.nanoTime();
+        long previousSinceOrder = snapshotsSinceOrder;
         snapshotsSinceOrder = withOrder ? 0 : snapshotsSinceOrder + 1;
         snapshots++;
         long previousSnapshotStep = lastSnapshotStep;
@@ -384,6 +394,12 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
             cost(pause(t0), withOrder, report);
             publish(report, scores);
             writeSnapshot(at, report, block);
+            return;
+        }
+        if (!finalRead && worker.getQueue().remainingCapacity() == 0) {
+            // the worker is still on an earlier snapshot with another waiting: not even copied
+            busy(previousSnapshotStep, previousSinceOrder);
+            pause(t0);
             return;
         }
         // the training thread only copies the parameters; every read, the Fisher side's forward
@@ -411,13 +427,21 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
                 worker.execute(job);
             }
         } catch (RejectedExecutionException e) {
-            skip("busy");
-            // not read: the state of this step is read at training end if it is the last one
-            lastSnapshotStep = previousSnapshotStep;
+            busy(previousSnapshotStep, previousSinceOrder);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             skip("busy");
         }
+    }
+
+    /**
+     * A snapshot dropped because the worker is still reading: the state of this step is read at
+     * training end if it is the last one, and an order read due with it stays due.
+     */
+    private void busy(long previousSnapshotStep, long previousSinceOrder) {
+        skip("busy");
+        lastSnapshotStep = previousSnapshotStep;
+        snapshotsSinceOrder = previousSinceOrder;
     }
 
     private static boolean allFinite(List<double[]> values) {
@@ -501,14 +525,26 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
 
     private void analyse(long at, List<double[]> values, boolean withOrder, double[] scores, long held)
             throws IOException {
-        long t0 = System.nanoTime();
+        long t0 = workerClock();
         replica.load(values);
         ReadReport report = readOn(replicaProbe, at, withOrder);
-        long worked = System.nanoTime() - t0;
+        long worked = workerClock() - t0;
         readNanos.addAndGet(worked);
         cost(held + worked, withOrder, report);
         publish(report, scores);
         writeSnapshot(at, report, replica.block());
+    }
+
+    private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+    private static final boolean THREAD_CPU = THREADS.isCurrentThreadCpuTimeSupported();
+
+    /**
+     * The worker's clock for the budget: its CPU time where the JVM can tell it, else wall time.
+     * The worker yields its core to training ({@link ThreadPriority}), so the wall time of a read
+     * includes waits that cost training nothing; its CPU time is what it took from the machine.
+     */
+    private static long workerClock() {
+        return THREAD_CPU ? THREADS.getCurrentThreadCpuTime() : System.nanoTime();
     }
 
     /**
@@ -889,9 +925,15 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
         }
 
         /**
-         * @param fraction reads (training-thread pauses plus worker time) may take at most this
-         *     fraction of wall time (default 0.05), in (0,1]; each read's cost is predicted from its
-         *     last run and a read that would go over is not started; 1 turns the budget off
+         * The monitor's time budget. Reads may take at most this fraction of wall time: the
+         * training thread's pauses plus the worker's CPU time. Each read's cost is predicted from
+         * its last run and a read that would go over is not started. With a budget below 1 the
+         * worker (with a block factory) also yields its core to training: it runs in Linux's
+         * {@code SCHED_IDLE} class ({@link ThreadPriority}), on CPU time training leaves unused,
+         * so when training keeps every core busy reads come less often instead of slowing it.
+         *
+         * @param fraction in (0,1] (default 0.05); 1 turns the budget off and the worker then
+         *     runs at ordinary priority
          */
         public Builder optBudget(double fraction) {
             if (!(fraction > 0 && fraction <= 1)) {

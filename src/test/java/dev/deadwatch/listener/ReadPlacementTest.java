@@ -1,6 +1,7 @@
 package dev.deadwatch.listener;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.deadwatch.monitor.ReadReport;
 import dev.deadwatch.reads.DdsResult;
@@ -17,7 +18,8 @@ import org.junit.jupiter.api.Test;
  * Where each read runs. With a block factory the training thread only copies the parameters:
  * every read, the Fisher side's forward and backward pass included, runs on the worker on the
  * float64 replica (while the trainer may hold DJL's process-wide gradient collector). Without
- * one, every read runs on the training thread between steps.
+ * one, every read runs on the training thread between steps. Under a budget the worker yields
+ * its core to training (SCHED_IDLE); with the budget off it runs at ordinary priority.
  */
 class ReadPlacementTest {
 
@@ -37,6 +39,34 @@ class ReadPlacementTest {
         Map<String, Set<String>> threads = threadsOfEachRead(false);
         assertThat(threads).containsOnlyKeys("layernorm", "dds", "fisher", "order");
         threads.forEach((read, names) -> assertThat(names).as(read).containsExactly(training));
+    }
+
+    @Test
+    void underABudgetTheWorkerRunsInSchedIdleWithoutOneAtOrdinaryPriority() throws Exception {
+        assumeTrue(ThreadPriority.current().isPresent(), "Linux /proc");
+        assertThat(workerScheduling(0.05)).as("budget 5%").isNotEmpty()
+                .allSatisfy(s -> assertThat(s.policy()).isEqualTo(ThreadPriority.SCHED_IDLE));
+        assertThat(workerScheduling(1.0)).as("budget off").isNotEmpty()
+                .allSatisfy(s -> assertThat(s.policy()).isEqualTo(ThreadPriority.SCHED_OTHER))
+                .allSatisfy(s -> assertThat(s.nice()).isEqualTo(ThreadPriority.current().get().nice()));
+    }
+
+    /** @return the worker's scheduling as each read saw it */
+    private static Set<ThreadPriority.Scheduling> workerScheduling(double budget) throws Exception {
+        Set<ThreadPriority.Scheduling> seen = new LinkedHashSet<>();
+        try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(INTERVAL).optBudget(budget)
+                .optBlockFactory(TinyRun::block)
+                .optReadObserver(read -> {
+                    synchronized (seen) {
+                        seen.add(ThreadPriority.current().orElseThrow());
+                    }
+                }).build()) {
+            TinyRun.train(STEPS, monitor);
+            monitor.drain();
+        }
+        synchronized (seen) {
+            return seen;
+        }
     }
 
     private static Map<String, Set<String>> threadsOfEachRead(boolean replica) throws Exception {

@@ -11,6 +11,7 @@ import ai.djl.training.listener.TrainingListener;
 import ai.djl.training.listener.TrainingListenerAdapter;
 import ai.djl.util.Pair;
 import dev.deadwatch.capture.GradMode;
+import dev.deadwatch.monitor.ReadReport;
 import dev.deadwatch.regime.RegimeChange;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
@@ -85,6 +86,49 @@ class ReliabilityTest {
             assertThat(reg.get("deadwatch.reads.skipped").tag("reason", "busy").counter().count())
                     .as("snapshots dropped while the worker was held").isGreaterThanOrEqualTo(2);
             assertThat(monitor.timeline()).extracting(TimelineRow::step).startsWith(5L).endsWith(20L);
+        }
+    }
+
+    /**
+     * A snapshot dropped as busy does not use up the order read due with it: the order read runs
+     * every {@code orderEvery} snapshots actually read. The worker is held on its first read until
+     * training ends: 5 is read, 10 waits, 15 … 35 are dropped, the final state (35) is read at the
+     * end as the third read, with the order read due every third. (Were drops counted, the order
+     * read due at 15 and at 30 would be lost with them and the final read would come without one.)
+     */
+    @Test
+    void anOrderReadDueWithADroppedSnapshotStaysDue() throws Exception {
+        CountDownLatch lastStepPassed = new CountDownLatch(1);
+        AtomicBoolean held = new AtomicBoolean();
+        List<ReadReport> reports = new ArrayList<>();
+        TrainingListener afterMonitor = new TrainingListenerAdapter() {
+            private int step;
+
+            @Override
+            public void onTrainingBatch(Trainer trainer, BatchData batchData) {
+                if (++step == 35) {
+                    lastStepPassed.countDown();
+                }
+            }
+        };
+        try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(5).optOrderEvery(3).optBudget(1.0)
+                .optBlockFactory(TinyRun::block)
+                .optOnReport(r -> {
+                    synchronized (reports) {
+                        reports.add(r);
+                    }
+                })
+                .optReadObserver(read -> {
+                    if (held.compareAndSet(false, true)) {
+                        assertThat(lastStepPassed.await(60, TimeUnit.SECONDS)).as("training reached its last step").isTrue();
+                    }
+                }).build()) {
+            TinyRun.train(35, monitor, afterMonitor);
+            monitor.drain();
+        }
+        synchronized (reports) {
+            assertThat(reports).extracting(ReadReport::step).containsExactly(5L, 10L, 35L);
+            assertThat(reports).extracting(ReadReport::orderRead).containsExactly(false, false, true);
         }
     }
 
