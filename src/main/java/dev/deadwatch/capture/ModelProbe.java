@@ -7,6 +7,7 @@ import ai.djl.nn.Block;
 import ai.djl.training.ParameterStore;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A block bound to the probe batch in one precision: evaluates {@code f(x_1..x_n; w)} for the
@@ -24,6 +25,7 @@ public final class ModelProbe implements AutoCloseable {
     private final NDList inputs;
     private final NDList labels;
     private final int samples;
+    private final AtomicLong evaluations = new AtomicLong();
 
     /**
      * @param block the block the reads run on (the model, or its float64 replica)
@@ -63,6 +65,11 @@ public final class ModelProbe implements AutoCloseable {
         return metric;
     }
 
+    /** @return forward passes run by {@link #evaluate()} so far (the order read's engine passes) */
+    public long evaluations() {
+        return evaluations.get();
+    }
+
     /** @return the number of probe samples {@code n} */
     public int samples() {
         return samples;
@@ -84,6 +91,7 @@ public final class ModelProbe implements AutoCloseable {
      * @return the first output, widened to float64, with its last-axis width
      */
     public Outputs evaluate() {
+        evaluations.incrementAndGet();
         try (NDManager scoped = manager.newSubManager()) {
             NDList in = copyInto(inputs, scoped);
             NDArray out = forward(scoped, in, false).head();

@@ -174,9 +174,10 @@ public final class ReadSuite {
             for (Detector d : detectors) {
                 candidates.addAll(d.detect(ctx));
             }
+            OrderRead.Batch batch = order.batch(); // candidates on the same tensors share a reference
             for (int i = 0; i < candidates.size(); i++) {
                 long c0 = System.nanoTime();
-                orders.add(order.read(probe, candidates.get(i)));
+                orders.add(batch.read(probe, candidates.get(i)));
                 if (i == 0 && candidates.size() > 1
                         && !orderFits.test((System.nanoTime() - c0) * (candidates.size() - 1))) {
                     seconds.put("order", (System.nanoTime() - t0) / 1e9);

@@ -72,55 +72,84 @@ public final class OrderRead {
      * @return the result; parameters are restored bit-exactly
      */
     public OrderResult read(ModelProbe probe, Candidate candidate) {
-        ParameterPath path = candidate.path();
-        List<Parameter> params = path.parameters();
-        ParameterState saved = ParameterState.save(params);
-        try {
-            return doRead(probe, candidate, path, params);
-        } finally {
-            saved.restore();
+        return batch().read(probe, candidate);
+    }
+
+    /**
+     * @return a batch for the candidates of one snapshot: candidates on the same tensors at the
+     *     same base point share the measured floor and the live reference (both depend only on
+     *     those and on the seed), so each after the first costs 2 × grid points forward passes
+     *     instead of 2 × (1 + {@link #REFERENCE_DIRECTIONS} + grid points); results are identical
+     *     to reading each candidate alone
+     */
+    public Batch batch() {
+        return new Batch();
+    }
+
+    /** Reads the candidates of one snapshot (not thread-safe; the model must not change between reads). */
+    public final class Batch {
+        private final List<Reference> references = new ArrayList<>();
+
+        private Batch() {}
+
+        /**
+         * Reads one candidate.
+         *
+         * @param probe the model on the probe batch (the candidate's parameters must belong to it)
+         * @param candidate the candidate
+         * @return the result; parameters are restored bit-exactly
+         */
+        public OrderResult read(ModelProbe probe, Candidate candidate) {
+            ParameterPath path = candidate.path();
+            List<Parameter> params = path.parameters();
+            ParameterState saved = ParameterState.save(params);
+            try {
+                return doRead(probe, candidate, path, params, this);
+            } finally {
+                saved.restore();
+            }
+        }
+
+        private Reference find(List<Parameter> params, List<double[]> base) {
+            for (Reference r : references) {
+                if (r.matches(params, base)) {
+                    return r;
+                }
+            }
+            return null;
+        }
+    }
+
+    /** The measured floor and live reference of one tensor list at one base point. */
+    private record Reference(List<Parameter> params, List<double[]> base, double measured, double fRef) {
+        boolean matches(List<Parameter> otherParams, List<double[]> otherBase) {
+            if (otherParams.size() != params.size()) {
+                return false;
+            }
+            for (int i = 0; i < params.size(); i++) {
+                if (otherParams.get(i) != params.get(i) || !Arrays.equals(otherBase.get(i), base.get(i))) {
+                    return false;
+                }
+            }
+            return true;
         }
     }
 
     private OrderResult doRead(ModelProbe probe, Candidate candidate, ParameterPath path,
-            List<Parameter> params) {
+            List<Parameter> params, Batch batch) {
         Precision precision = probe.precision();
         List<double[]> base = path.base();
         double s = rms(base);
         if (!(s > 0)) {
             s = 1.0;
         }
-        // noise floor, measured: ulp-sized rounding of the touched tensors at the base point
-        write(params, base);
-        ModelProbe.Outputs f0 = probe.evaluate();
-        Random rnd = new Random(seed ^ 0x5DEECE66DL);
-        List<double[]> jittered = new ArrayList<>();
-        for (double[] b : base) {
-            double[] j = b.clone();
-            for (int k = 0; k < j.length; k++) {
-                j[k] = j[k] * (1 + (rnd.nextBoolean() ? 1 : -1) * precision.epsilon());
-            }
-            jittered.add(j);
+        Reference reference = batch.find(params, base);
+        if (reference == null) {
+            reference = reference(probe, params, base, s);
+            batch.references.add(reference);
         }
-        write(params, jittered);
-        double measured = fisherOf(probe, probe.evaluate(), f0, f0, 1.0);
-
-        // live reference: median F over random unit directions in the same tensors
-        double tMid = s * Math.sqrt(precision.gridLow() * precision.gridHigh());
-        double[] ref = new double[REFERENCE_DIRECTIONS];
-        for (int r = 0; r < REFERENCE_DIRECTIONS; r++) {
-            List<double[]> dir = new ArrayList<>();
-            for (double[] b : base) {
-                double[] d = new double[b.length];
-                for (int k = 0; k < d.length; k++) {
-                    d[k] = rnd.nextGaussian();
-                }
-                dir.add(d);
-            }
-            ref[r] = fisherAt(probe, new StraightPath(params, base, dir), tMid, measured).fisher;
-        }
-        Arrays.sort(ref);
-        double fRef = 0.5 * (ref[REFERENCE_DIRECTIONS / 2 - 1] + ref[REFERENCE_DIRECTIONS / 2]);
+        double measured = reference.measured();
+        double fRef = reference.fRef();
 
         // the grid
         double ratio = Math.pow(precision.gridHigh() / precision.gridLow(), 1.0 / (GRID_POINTS - 1));
@@ -177,6 +206,43 @@ public final class OrderRead {
         Classification c = kHat >= SINGULAR_THRESHOLD ? Classification.SINGULAR : Classification.REGULAR;
         return new OrderResult(candidate.name(), candidate.layer(), candidate.predicted(), c, kHat,
                 order, window[0], window[1], extended, magnitude, t, f, floor);
+    }
+
+    /** Measures the floor and the live reference of {@code params} at {@code base}. */
+    private Reference reference(ModelProbe probe, List<Parameter> params, List<double[]> base, double s) {
+        Precision precision = probe.precision();
+        // noise floor, measured: ulp-sized rounding of the touched tensors at the base point
+        write(params, base);
+        ModelProbe.Outputs f0 = probe.evaluate();
+        Random rnd = new Random(seed ^ 0x5DEECE66DL);
+        List<double[]> jittered = new ArrayList<>();
+        for (double[] b : base) {
+            double[] j = b.clone();
+            for (int k = 0; k < j.length; k++) {
+                j[k] = j[k] * (1 + (rnd.nextBoolean() ? 1 : -1) * precision.epsilon());
+            }
+            jittered.add(j);
+        }
+        write(params, jittered);
+        double measured = fisherOf(probe, probe.evaluate(), f0, f0, 1.0);
+
+        // live reference: median F over random unit directions in the same tensors
+        double tMid = s * Math.sqrt(precision.gridLow() * precision.gridHigh());
+        double[] ref = new double[REFERENCE_DIRECTIONS];
+        for (int r = 0; r < REFERENCE_DIRECTIONS; r++) {
+            List<double[]> dir = new ArrayList<>();
+            for (double[] b : base) {
+                double[] d = new double[b.length];
+                for (int k = 0; k < d.length; k++) {
+                    d[k] = rnd.nextGaussian();
+                }
+                dir.add(d);
+            }
+            ref[r] = fisherAt(probe, new StraightPath(params, base, dir), tMid, measured).fisher;
+        }
+        Arrays.sort(ref);
+        double fRef = 0.5 * (ref[REFERENCE_DIRECTIONS / 2 - 1] + ref[REFERENCE_DIRECTIONS / 2]);
+        return new Reference(params, base, measured, fRef);
     }
 
     /**
