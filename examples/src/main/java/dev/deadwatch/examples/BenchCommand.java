@@ -128,9 +128,11 @@ public final class BenchCommand implements Callable<Integer> {
                 + "run-to-run drift does not move: the time the training thread spends inside the monitor's callbacks, and "
                 + "the CPU time the monitor adds on other threads (its worker; the other core here), each as a share of an "
                 + "unmonitored step. Engine threads: intra-op threads of the training thread (the examples use the engine's "
-                + "default, %d here).%n%n", OVERHEAD_WARMUP, pairs, overheadSteps, OverheadCommand.Arm.DEFAULTS.threads()));
+                + "default, %d here). Reads per run: reads completed in a monitored run. The read worker's scheduling "
+                + "under the default budget on this machine: %s.%n%n", OVERHEAD_WARMUP, pairs, overheadSteps,
+                OverheadCommand.Arm.DEFAULTS.threads(), OverheadCommand.workerScheduling()));
         md.append("| setting | engine threads | steps/s without | steps/s with | overhead (wall) | training thread in the monitor "
-                + "| monitor CPU on other threads | process CPU per step |\n|---|---|---|---|---|---|---|---|\n");
+                + "| monitor CPU on other threads | process CPU per step | reads per run |\n|---|---|---|---|---|---|---|---|---|\n");
         List<OverheadCommand.Arm> arms = List.of(OverheadCommand.Arm.DEFAULTS, new OverheadCommand.Arm(0, 1, 0, 0),
                 new OverheadCommand.Arm(0, 0, 0, 1));
         List<String> names = List.of("**defaults** (interval 50, order every 5th snapshot, budget 5%)",
@@ -139,11 +141,12 @@ public final class BenchCommand implements Callable<Integer> {
         for (int i = 0; i < arms.size(); i++) {
             OverheadCommand.Arm arm = arms.get(i);
             OverheadCommand.Comparison c = OverheadCommand.compare(pairs, overheadSteps, OVERHEAD_WARMUP, arm, System.out);
-            md.append(String.format(Locale.ROOT, "| %s | %d | %s | %s | **%s** | %s | %s | %s |%n", names.get(i), arm.threads(),
+            md.append(String.format(Locale.ROOT, "| %s | %d | %s | %s | **%s** | %s | %s | %s | %s |%n", names.get(i), arm.threads(),
                     stat(c.without().stream().map(OverheadCommand.Timing::stepsPerSecond).toList(), "%.0f", 1),
                     stat(c.with().stream().map(OverheadCommand.Timing::stepsPerSecond).toList(), "%.0f", 1),
                     stat(c.overhead(), "%.1f%%", 100), stat(c.hookShare(), "%.2f%%", 100),
-                    stat(c.offThreadShare(), "%.1f%%", 100), stat(c.cpuOverhead(), "%.1f%%", 100)));
+                    stat(c.offThreadShare(), "%.1f%%", 100), stat(c.cpuOverhead(), "%.1f%%", 100),
+                    stat(c.reads(), "%.0f", 1)));
             if (i == 0) {
                 startup = c.startupSeconds();
             }
@@ -183,14 +186,17 @@ public final class BenchCommand implements Callable<Integer> {
         md.append(String.format(Locale.ROOT, "Model: `depth` blocks of Linear(width) → LayerNorm → ReLU, then Linear(4); input 32 features, "
                 + "probe %d samples, float32 on the model (the listener's path without a block factory). Per read: median wall "
                 + "time of %d repeats after a warm-up. Engine passes per read: activation DDS and LayerNorm share one forward; "
-                + "Fisher one forward and one backward; the order read %d forwards per scale grid and candidate (reported per "
-                + "candidate). Growth exponent: least-squares slope of log time against log width (or depth).%n%n",
-                PROBE, repeats, OrderRead.GRID_POINTS));
+                + "Fisher one forward and one backward; the order read two forwards per point of its %d-point scale grid and "
+                + "candidate, plus %d for the noise floor and the live reference of each set of tensors at one base point "
+                + "(shared by the candidates there): its time and forwards are reported per candidate, the forwards as counted. "
+                + "Growth exponent: least-squares slope of log time against log width (or depth).%n%n",
+                PROBE, repeats, OrderRead.GRID_POINTS, 2 * (1 + OrderRead.REFERENCE_DIRECTIONS)));
         int[] widths = {64, 128, 256, 512, 1024};
         int[] depths = {1, 2, 4, 8, 12};
         Map<String, double[]> byWidth = new LinkedHashMap<>();
         Map<String, double[]> byDepth = new LinkedHashMap<>();
-        md.append("| width | depth | dds (s) | layernorm (s) | fisher (s) | order (s per candidate) |\n|---|---|---|---|---|---|\n");
+        md.append("| width | depth | dds (s) | layernorm (s) | fisher (s) | order (s per candidate) | order candidates "
+                + "| order forwards per candidate |\n|---|---|---|---|---|---|---|---|\n");
         for (int i = 0; i < widths.length; i++) {
             Map<String, Double> t = timeReads(widths[i], 2, md);
             for (Map.Entry<String, Double> e : t.entrySet()) {
@@ -208,7 +214,9 @@ public final class BenchCommand implements Callable<Integer> {
             md.append(String.format(Locale.ROOT, "| %s | %.2f | %.2f |%n", read, slope(widths, byWidth.get(read)),
                     slope(depths, byDepth.get(read))));
         }
-        md.append('\n');
+        md.append(String.format(Locale.ROOT, "%nThe order read's exponents are per candidate, fitted over the sizes that had "
+                + "a candidate: width %s, depth %s.%n%n", measured(widths, byWidth.get("order")),
+                measured(depths, byDepth.get("order"))));
     }
 
     private Map<String, Double> timeReads(int width, int depth, StringBuilder md) {
@@ -220,28 +228,39 @@ public final class BenchCommand implements Callable<Integer> {
             NDArray y = m.randomInteger(0, 4, new Shape(PROBE), DataType.INT32);
             ReadSuite suite = new ReadSuite(4096, Detector.defaults(), 0);
             Map<String, List<Double>> samples = new LinkedHashMap<>();
+            Map<String, List<Double>> counts = new LinkedHashMap<>();
             try (ProbeBatch probe = ProbeBatch.copyOf(m, new NDList(x), new NDList(y));
                     ModelProbe mp = new ModelProbe(block, probe, Precision.FLOAT32, OutputMetric.SOFTMAX)) {
                 for (int r = 0; r <= repeats; r++) {
                     long f0 = System.nanoTime();
                     List<DdsResult> fisher = suite.fisher(mp, Loss.softmaxCrossEntropyLoss());
                     double fisherSeconds = (System.nanoTime() - f0) / 1e9;
+                    long passes = mp.evaluations();
                     ReadReport rep = suite.read(mp, r, true, fisher);
+                    passes = mp.evaluations() - passes;
                     if (r == 0) {
                         continue; // warm-up
                     }
                     samples.computeIfAbsent("dds", k -> new ArrayList<>()).add(rep.seconds().getOrDefault("dds", Double.NaN));
                     samples.computeIfAbsent("layernorm", k -> new ArrayList<>()).add(rep.seconds().getOrDefault("layernorm", Double.NaN));
                     samples.computeIfAbsent("fisher", k -> new ArrayList<>()).add(fisherSeconds);
-                    int candidates = Math.max(1, rep.orders().size());
-                    samples.computeIfAbsent("order", k -> new ArrayList<>()).add(rep.seconds().getOrDefault("order", Double.NaN) / candidates);
+                    // per candidate; no candidate at this size: no figure (left out of the growth fit)
+                    int candidates = rep.orders().size();
+                    samples.computeIfAbsent("order", k -> new ArrayList<>()).add(candidates == 0 ? Double.NaN
+                            : rep.seconds().getOrDefault("order", Double.NaN) / candidates);
+                    counts.computeIfAbsent("candidates", k -> new ArrayList<>()).add((double) rep.orders().size());
+                    counts.computeIfAbsent("forwards", k -> new ArrayList<>()).add((double) passes / Math.max(1, candidates));
                 }
             }
             Map<String, Double> medians = new LinkedHashMap<>();
             samples.forEach((k, v) -> medians.put(k, median(v)));
-            md.append(String.format(Locale.ROOT, "| %d | %d | %s | %s | %s | %s |%n", width, depth,
+            boolean noCandidate = median(counts.get("candidates")) == 0;
+            md.append(String.format(Locale.ROOT, "| %d | %d | %s | %s | %s | %s | %.0f | %s |%n", width, depth,
                     stat(samples.get("dds"), "%.4f", 1), stat(samples.get("layernorm"), "%.4f", 1),
-                    stat(samples.get("fisher"), "%.4f", 1), stat(samples.get("order"), "%.4f", 1)));
+                    stat(samples.get("fisher"), "%.4f", 1),
+                    noCandidate ? "— (no candidate)" : stat(samples.get("order"), "%.4f", 1),
+                    median(counts.get("candidates")),
+                    noCandidate ? "—" : String.format(Locale.ROOT, "%.1f", median(counts.get("forwards")))));
             System.out.printf(Locale.ROOT, "reads at width %d depth %d: %s%n", width, depth, medians);
             return medians;
         }
@@ -375,19 +394,40 @@ public final class BenchCommand implements Callable<Integer> {
     }
 
     /** Least-squares slope of log y against log x. */
+    /** @return the sizes with a measurement, e.g. "128, 256, 512, 1024" */
+    static String measured(int[] x, double[] y) {
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < x.length; i++) {
+            if (Double.isFinite(y[i]) && y[i] > 0) {
+                out.add(Integer.toString(x[i]));
+            }
+        }
+        return out.isEmpty() ? "none" : String.join(", ", out);
+    }
+
     static double slope(int[] x, double[] y) {
-        int n = x.length;
+        // points without a measurement (NaN: e.g. no order-read candidate at that size) are left out
+        List<double[]> pts = new ArrayList<>();
+        for (int i = 0; i < x.length; i++) {
+            if (Double.isFinite(y[i]) && y[i] > 0) {
+                pts.add(new double[] {Math.log(x[i]), Math.log(y[i])});
+            }
+        }
+        int n = pts.size();
+        if (n < 2) {
+            return Double.NaN;
+        }
         double mx = 0;
         double my = 0;
-        for (int i = 0; i < n; i++) {
-            mx += Math.log(x[i]) / n;
-            my += Math.log(y[i]) / n;
+        for (double[] p : pts) {
+            mx += p[0] / n;
+            my += p[1] / n;
         }
         double sxy = 0;
         double sxx = 0;
-        for (int i = 0; i < n; i++) {
-            sxy += (Math.log(x[i]) - mx) * (Math.log(y[i]) - my);
-            sxx += (Math.log(x[i]) - mx) * (Math.log(x[i]) - mx);
+        for (double[] p : pts) {
+            sxy += (p[0] - mx) * (p[1] - my);
+            sxx += (p[0] - mx) * (p[0] - mx);
         }
         return sxy / sxx;
     }

@@ -13,6 +13,7 @@ import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
 import dev.deadwatch.cli.CommandProvider;
 import dev.deadwatch.listener.DeadwatchListener;
+import dev.deadwatch.listener.ThreadPriority;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.PrintStream;
@@ -146,6 +147,11 @@ public final class OverheadCommand implements Callable<Integer> {
             return share(Timing::offThreadCpuMillisPerStep);
         }
 
+        /** @return per monitored run, the reads it completed */
+        List<Double> reads() {
+            return with.stream().map(t -> (double) t.snapshots()).toList();
+        }
+
         /** @return seconds the first monitored run took beyond the first unmonitored one */
         double startupSeconds() {
             return warmupWith.totalSeconds() - warmupWithout.totalSeconds();
@@ -190,6 +196,8 @@ public final class OverheadCommand implements Callable<Integer> {
                 stat(c.cpuOverhead(), "%.1f%%", 100));
         System.out.printf(Locale.ROOT, "training thread inside the monitor: %s of a step; monitor's CPU on other"
                 + " threads: %s of a step%n", stat(c.hookShare(), "%.2f%%", 100), stat(c.offThreadShare(), "%.1f%%", 100));
+        System.out.printf(Locale.ROOT, "reads completed per monitored run: %s (read worker: %s)%n",
+                stat(c.reads(), "%.0f", 1), workerScheduling());
         System.out.printf(Locale.ROOT, "one-time start-up of the first monitored run: %.2f s%n", c.startupSeconds());
         return 0;
     }
@@ -277,6 +285,15 @@ public final class OverheadCommand implements Callable<Integer> {
     }
 
     private static final boolean VERBOSE = Boolean.getBoolean("deadwatch.overhead.verbose");
+
+    /** @return the scheduling a read worker under a budget gets on this machine, as a thread of its own found it */
+    static String workerScheduling() throws InterruptedException {
+        String[] seen = {"unknown (no /proc)"};
+        Thread t = new Thread(() -> ThreadPriority.yieldCurrentThread().ifPresent(s -> seen[0] = s.toString()));
+        t.start();
+        t.join();
+        return seen[0];
+    }
 
     private static long processCpuNanos() {
         return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())

@@ -28,6 +28,11 @@ class BenchMathTest {
             t[i] = 3e-6 * Math.pow(w[i], 1.7);
         }
         assertThat(BenchCommand.slope(w, t)).isEqualTo(1.7, within(1e-12));
+        // a size without a measurement is left out of the fit, not read as log(NaN)
+        t[0] = Double.NaN;
+        assertThat(BenchCommand.slope(w, t)).isEqualTo(1.7, within(1e-12));
+        assertThat(BenchCommand.slope(w, new double[] {Double.NaN, Double.NaN, Double.NaN, Double.NaN, 1})).isNaN();
+        assertThat(BenchCommand.measured(w, t)).isEqualTo("128, 256, 512, 1024");
     }
 
     @Test
