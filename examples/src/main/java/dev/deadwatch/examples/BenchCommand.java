@@ -152,7 +152,9 @@ public final class BenchCommand implements Callable<Integer> {
             }
         }
         md.append(String.format(Locale.ROOT, "%nGoal: ≤ 3%% at defaults. One-time start-up of the first monitored run in a JVM "
-                + "(replica build, first use of each read; not in the ratios above): %.2f s.%n%n", startup));
+                + "(replica build, first use of each read; not in the ratios above), as the first monitored warm-up run's "
+                + "time beyond the first unmonitored one's: %s.%n%n", startup >= 0 ? String.format(Locale.ROOT, "%.2f s", startup)
+                : String.format(Locale.ROOT, "not resolved (%.2f s: the two runs' drift is larger)", startup)));
         // the examples' engine-thread choice, measured the same way: one thread against two, unmonitored
         OverheadCommand.Arm a1 = new OverheadCommand.Arm(0, 0, 0, 1);
         OverheadCommand.Arm a2 = new OverheadCommand.Arm(0, 0, 0, 2);
