@@ -39,7 +39,9 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code deadwatch bench}: the benchmark harness. Measures the monitor's training overhead
@@ -58,6 +60,9 @@ public final class BenchCommand implements Callable<Integer> {
             return new BenchCommand();
         }
     }
+
+    @Spec
+    private CommandSpec spec;
 
     @Option(names = "--out", defaultValue = "BENCHMARKS.md", description = "Report file (default: ${DEFAULT-VALUE}).")
     private Path out;
@@ -99,8 +104,11 @@ public final class BenchCommand implements Callable<Integer> {
         }
         StringBuilder md = new StringBuilder();
         md.append("# deadwatch benchmarks\n\n");
-        md.append(String.format(Locale.ROOT, "Written by `./deadwatch bench` on %s. Machine: %s, %d cores, %s, Java %s.%n%n",
-                LocalDate.now(), cpuModel(), Runtime.getRuntime().availableProcessors(), System.getProperty("os.name")
+        // the command line as given (picocli keeps the whole of it, the subcommand's name included)
+        String command = spec == null ? "" : String.join(" ", spec.commandLine().getParseResult().originalArgs());
+        command = command.startsWith("bench") ? command : ("bench " + command).trim();
+        md.append(String.format(Locale.ROOT, "Written by `./deadwatch %s` on %s. Machine: %s, %d cores, %s, Java %s.%n%n",
+                command, LocalDate.now(), cpuModel(), Runtime.getRuntime().availableProcessors(), System.getProperty("os.name")
                         + " " + System.getProperty("os.arch"), System.getProperty("java.version")));
         md.append("Every number is a median over repeats with its range `[min..max]`; every comparison is a ratio\n"
                 + "measured inside one run (interleaved A/B for the overhead).\n\n");
