@@ -125,11 +125,27 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
     private volatile long lastReadNanos;
     /** Cost of the last order read, ns; 0 until one has run. */
     private volatile long lastOrderNanos;
+    /** The worker's clock ({@link #workerClock()}) when its last order read started. */
+    private volatile long orderStartClock = Long.MIN_VALUE;
     /** Cost of the first snapshot, not charged to the budget (see {@link #charged()}). */
     private volatile long warmupNanos;
     private volatile boolean warmedUp;
     private int interval;
     private long wallStart;
+    /**
+     * What a second of the worker's CPU time counts against the budget: 1 when training leaves
+     * a core free, {@link #CONTENDED_CHARGE} when it does not.
+     */
+    private volatile double workerCharge = 1;
+    /**
+     * When training's engine threads take every core, a second of the worker's CPU time is also
+     * a second training's threads could have run, even in {@code SCHED_IDLE} (caches, memory
+     * bandwidth, and the idle moments between operations are part of a step): measured on the
+     * grokking example, training lost about as much as the worker ran. The worker's CPU time is
+     * then charged twice, for the read and for what it takes from training, so the monitor's cost
+     * to training stays near half the budget.
+     */
+    static final double CONTENDED_CHARGE = 2;
     /**
      * Time charged for reading: the training thread's pauses (wall time) and the worker's CPU
      * time (see {@link #workerClock()}), both add to it.
@@ -180,6 +196,11 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
     /** @return the Prometheus registry of the built-in endpoint, or {@code null} */
     public PrometheusMeterRegistry prometheusRegistry() {
         return prometheus;
+    }
+
+    /** @return what a second of the worker's CPU time counts against the budget (see {@link #CONTENDED_CHARGE}) */
+    double workerCharge() {
+        return workerCharge;
     }
 
     /** @return the current snapshot interval in steps (grows when the budget is exceeded) */
@@ -279,7 +300,12 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
             LOG.info("deadwatch: serving metrics on http://{}:{}/metrics (run {})",
                     config.host, server.port(), runId);
         }
-        suite = new ReadSuite(config.maxRows, config.detectors, config.seed, config.observer);
+        suite = new ReadSuite(config.maxRows, config.detectors, config.seed, read -> {
+            if ("order".equals(read)) {
+                orderStartClock = workerClock(); // to split a worker read's cost into its order read and the rest
+            }
+            config.observer.beforeRead(read);
+        });
         worker = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new ArrayBlockingQueue<>(1),
                 r -> {
                     Thread th = new Thread(() -> {
@@ -296,6 +322,16 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
                 });
         // the final read is put straight into the queue, which never starts a thread by itself
         worker.prestartAllCoreThreads();
+        // whether training leaves the worker a core: read on the training thread, whose engine
+        // (intra-op) thread count is what its steps use; unknown on other engines, taken as none
+        int trainingThreads = GradMode.threadsOfThisThread();
+        int cores = Runtime.getRuntime().availableProcessors();
+        if (config.factory != null && (trainingThreads < 0 || trainingThreads >= cores)) {
+            workerCharge = CONTENDED_CHARGE;
+            LOG.info("deadwatch: training uses {} engine threads on {} cores, none free for reads: the read worker"
+                    + " yields to training and its CPU time counts {}x against the budget", trainingThreads, cores,
+                    CONTENDED_CHARGE);
+        }
         wallStart = System.nanoTime();
     }
 
@@ -391,7 +427,7 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
             }
             double[] scores = scores();
             ReadReport report = readOn(modelProbe(), at, withOrder);
-            cost(pause(t0), withOrder, report);
+            cost(pause(t0), withOrder ? (long) (report.seconds().getOrDefault("order", 0.0) * 1e9) : 0, report);
             publish(report, scores);
             writeSnapshot(at, report, block);
             return;
@@ -508,9 +544,13 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
         return readNanos.get() - warmupNanos;
     }
 
-    /** Remembers what a snapshot cost, split into its order read and the rest, to predict the next. */
-    private void cost(long totalNanos, boolean withOrder, ReadReport report) {
-        long order = withOrder ? (long) (report.seconds().getOrDefault("order", 0.0) * 1e9) : 0;
+    /**
+     * Remembers what a snapshot cost, split into its order read and the rest, to predict the next.
+     *
+     * @param totalNanos the snapshot's charged cost
+     * @param order the order read's part of it, 0 when none ran
+     */
+    private void cost(long totalNanos, long order, ReadReport report) {
         if (report.orderRead()) { // a complete order read (one stopped by the budget says less)
             lastOrderNanos = order;
         }
@@ -528,9 +568,11 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
         long t0 = workerClock();
         replica.load(values);
         ReadReport report = readOn(replicaProbe, at, withOrder);
-        long worked = workerClock() - t0;
+        long end = workerClock();
+        long worked = (long) ((end - t0) * workerCharge);
+        long order = withOrder && orderStartClock >= t0 ? (long) ((end - orderStartClock) * workerCharge) : 0;
         readNanos.addAndGet(worked);
-        cost(held + worked, withOrder, report);
+        cost(held + worked, order, report);
         publish(report, scores);
         writeSnapshot(at, report, replica.block());
     }

@@ -3,6 +3,7 @@ package dev.deadwatch.listener;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.deadwatch.capture.GradMode;
 import dev.deadwatch.monitor.ReadReport;
 import dev.deadwatch.reads.DdsResult;
 import dev.deadwatch.reads.Side;
@@ -49,6 +50,34 @@ class ReadPlacementTest {
         assertThat(workerScheduling(1.0)).as("budget off").isNotEmpty()
                 .allSatisfy(s -> assertThat(s.policy()).isEqualTo(ThreadPriority.SCHED_OTHER))
                 .allSatisfy(s -> assertThat(s.nice()).isEqualTo(ThreadPriority.current().get().nice()));
+    }
+
+    /**
+     * Whether training leaves the worker a core is read from the training thread's engine threads:
+     * with as many as there are cores, the worker's CPU time counts twice against the budget.
+     */
+    @Test
+    void theWorkersCpuCountsTwiceWhenTrainingTakesEveryCore() throws Exception {
+        int cores = Runtime.getRuntime().availableProcessors();
+        int before = GradMode.threadsOfThisThread();
+        try {
+            assertThat(workerChargeTrainingOn(cores)).isEqualTo(DeadwatchListener.CONTENDED_CHARGE);
+            if (cores > 1) {
+                assertThat(workerChargeTrainingOn(cores - 1)).isEqualTo(1.0);
+            }
+        } finally {
+            GradMode.threadsOnThisThread(before);
+        }
+    }
+
+    private static double workerChargeTrainingOn(int engineThreads) throws Exception {
+        GradMode.threadsOnThisThread(engineThreads);
+        try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(INTERVAL)
+                .optBlockFactory(TinyRun::block).build()) {
+            TinyRun.train(INTERVAL, monitor);
+            monitor.drain();
+            return monitor.workerCharge();
+        }
     }
 
     /** @return the worker's scheduling as each read saw it */
