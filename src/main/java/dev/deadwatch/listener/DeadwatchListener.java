@@ -968,7 +968,8 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
 
         /**
          * The monitor's time budget. Reads may take at most this fraction of wall time: the
-         * training thread's pauses plus the worker's CPU time. Each read's cost is predicted from
+         * training thread's pauses plus the worker's CPU time (counted twice when training's
+         * engine threads take every core). Each read's cost is predicted from
          * its last run and a read that would go over is not started. With a budget below 1 the
          * worker (with a block factory) also yields its core to training: it runs in Linux's
          * {@code SCHED_IDLE} class ({@link ThreadPriority}), on CPU time training leaves unused,

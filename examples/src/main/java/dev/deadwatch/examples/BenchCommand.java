@@ -136,11 +136,14 @@ public final class BenchCommand implements Callable<Integer> {
                 + "run-to-run drift does not move: the time the training thread spends inside the monitor's callbacks, and "
                 + "the CPU time the monitor adds on other threads (its worker; the other core here), each as a share of an "
                 + "unmonitored step. Engine threads: intra-op threads of the training thread (the examples use the engine's "
-                + "default, %d here). Reads per run: reads completed in a monitored run. The read worker's scheduling "
+                + "default, %d here). Reads per run: reads completed in a monitored run. Second half: the same ratio over the "
+                + "second half of each run's steps, after the monitor's per-run start-up (building its replica, its first read). "
+                + "The read worker's scheduling "
                 + "under the default budget on this machine: %s.%n%n", OVERHEAD_WARMUP, pairs, overheadSteps,
                 OverheadCommand.Arm.DEFAULTS.threads(), OverheadCommand.workerScheduling()));
         md.append("| setting | engine threads | steps/s without | steps/s with | overhead (wall) | training thread in the monitor "
-                + "| monitor CPU on other threads | process CPU per step | reads per run |\n|---|---|---|---|---|---|---|---|---|\n");
+                + "| monitor CPU on other threads | process CPU per step | reads per run | overhead, second half of each run |\n"
+                + "|---|---|---|---|---|---|---|---|---|---|\n");
         List<OverheadCommand.Arm> arms = List.of(OverheadCommand.Arm.DEFAULTS, new OverheadCommand.Arm(0, 1, 0, 0),
                 new OverheadCommand.Arm(0, 0, 0, 1));
         List<String> names = List.of("**defaults** (interval 50, order every 5th snapshot, budget 5%)",
@@ -149,12 +152,12 @@ public final class BenchCommand implements Callable<Integer> {
         for (int i = 0; i < arms.size(); i++) {
             OverheadCommand.Arm arm = arms.get(i);
             OverheadCommand.Comparison c = OverheadCommand.compare(pairs, overheadSteps, OVERHEAD_WARMUP, arm, System.out);
-            md.append(String.format(Locale.ROOT, "| %s | %d | %s | %s | **%s** | %s | %s | %s | %s |%n", names.get(i), arm.threads(),
+            md.append(String.format(Locale.ROOT, "| %s | %d | %s | %s | **%s** | %s | %s | %s | %s | %s |%n", names.get(i), arm.threads(),
                     stat(c.without().stream().map(OverheadCommand.Timing::stepsPerSecond).toList(), "%.0f", 1),
                     stat(c.with().stream().map(OverheadCommand.Timing::stepsPerSecond).toList(), "%.0f", 1),
                     stat(c.overhead(), "%.1f%%", 100), stat(c.hookShare(), "%.2f%%", 100),
                     stat(c.offThreadShare(), "%.1f%%", 100), stat(c.cpuOverhead(), "%.1f%%", 100),
-                    stat(c.reads(), "%.0f", 1)));
+                    stat(c.reads(), "%.0f", 1), stat(c.steadyOverhead(), "%.1f%%", 100)));
             if (i == 0) {
                 startup = c.startupSeconds();
             }

@@ -85,6 +85,8 @@ public final class OverheadCommand implements Callable<Integer> {
      * One timed run.
      *
      * @param stepsPerSecond steps/s up to the last step
+     * @param steadyStepsPerSecond steps/s over the second half of the steps (after the monitor's
+     *     per-run start-up: its replica, its first read)
      * @param cpuMillisPerStep process CPU time per step over the same span (every thread)
      * @param offThreadCpuMillisPerStep CPU time per step of every thread but the training thread
      *     (the monitor's worker, the JIT, the GC)
@@ -94,7 +96,7 @@ public final class OverheadCommand implements Callable<Integer> {
      * @param snapshots completed reads
      * @param finalInterval the monitor's snapshot interval at the end
      */
-    record Timing(double stepsPerSecond, double cpuMillisPerStep, double offThreadCpuMillisPerStep,
+    record Timing(double stepsPerSecond, double steadyStepsPerSecond, double cpuMillisPerStep, double offThreadCpuMillisPerStep,
             double hookMicrosPerStep, double endSeconds, double totalSeconds, long snapshots, int finalInterval) {}
 
     /**
@@ -130,6 +132,11 @@ public final class OverheadCommand implements Callable<Integer> {
         /** @return per pair, steps/s without over steps/s with, minus 1 */
         List<Double> overhead() {
             return pairwise(t -> 1 / t.stepsPerSecond());
+        }
+
+        /** @return per pair, the same over the second half of each run's steps */
+        List<Double> steadyOverhead() {
+            return pairwise(t -> 1 / t.steadyStepsPerSecond());
         }
 
         /** @return per pair, process CPU per step with over without, minus 1 */
@@ -192,6 +199,8 @@ public final class OverheadCommand implements Callable<Integer> {
                 stat(c.with().stream().map(Timing::stepsPerSecond).toList(), "%.1f", 1));
         System.out.printf(Locale.ROOT, "overhead (median of per-pair ratios of steps/s): %s%n",
                 stat(c.overhead(), "%.1f%%", 100));
+        System.out.printf(Locale.ROOT, "overhead over the second half of each run (steady state): %s%n",
+                stat(c.steadyOverhead(), "%.1f%%", 100));
         System.out.printf(Locale.ROOT, "CPU overhead (median of per-pair ratios of process CPU per step): %s%n",
                 stat(c.cpuOverhead(), "%.1f%%", 100));
         System.out.printf(Locale.ROOT, "training thread inside the monitor: %s of a step; monitor's CPU on other"
@@ -324,6 +333,7 @@ public final class OverheadCommand implements Callable<Integer> {
         DeadwatchListener monitor = monitored ? b.build() : null;
         ThreadMXBean threads = ManagementFactory.getThreadMXBean();
         long[] last = new long[3]; // at the last step: wall, process CPU, training-thread CPU
+        long[] half = new long[2]; // steps seen; wall time when half of them had passed
         long[] hook = new long[2]; // start of the monitor's batch callback; time inside it, summed
         TrainingListener before = new TrainingListenerAdapter() {
             @Override
@@ -335,6 +345,9 @@ public final class OverheadCommand implements Callable<Integer> {
             @Override
             public void onTrainingBatch(Trainer trainer, BatchData batchData) {
                 last[0] = System.nanoTime(); // after every other listener's batch work
+                if (++half[0] == n / 2) {
+                    half[1] = last[0];
+                }
                 hook[1] += last[0] - hook[0];
                 last[1] = processCpuNanos();
                 last[2] = threads.getCurrentThreadCpuTime();
@@ -368,7 +381,7 @@ public final class OverheadCommand implements Callable<Integer> {
                 }
                 double cpu = (last[1] - cpu0) / 1e6 / n;
                 double own = (last[2] - own0) / 1e6 / n;
-                return new Timing(n / ((last[0] - t0) / 1e9), cpu, cpu - own, hook[1] / 1e3 / n,
+                return new Timing(n / ((last[0] - t0) / 1e9), (n - n / 2) / ((last[0] - half[1]) / 1e9), cpu, cpu - own, hook[1] / 1e3 / n,
                         (t1 - last[0]) / 1e9, (t1 - start) / 1e9,
                         monitor == null ? 0 : monitor.timeline().size(), monitor == null ? 0 : monitor.interval());
             }
