@@ -12,6 +12,7 @@ import ai.djl.training.listener.TrainingListenerAdapter;
 import ai.djl.util.Pair;
 import dev.deadwatch.capture.GradMode;
 import dev.deadwatch.monitor.ReadReport;
+import dev.deadwatch.monitor.ReadSuite;
 import dev.deadwatch.regime.RegimeChange;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
@@ -61,26 +62,10 @@ class ReliabilityTest {
     @Test
     void theLastStepIsReadEvenWhenItsSnapshotWasDroppedAsBusy() throws Exception {
         SimpleMeterRegistry reg = new SimpleMeterRegistry();
-        CountDownLatch lastStepPassed = new CountDownLatch(1);
-        AtomicBoolean held = new AtomicBoolean();
-        TrainingListener afterMonitor = new TrainingListenerAdapter() {
-            private int step;
-
-            @Override
-            public void onTrainingBatch(Trainer trainer, BatchData batchData) {
-                if (++step == 20) {
-                    lastStepPassed.countDown();
-                }
-            }
-        };
+        HoldFirstReadUntil hold = new HoldFirstReadUntil(20);
         try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(5).optOrderEvery(1000).optBudget(1.0)
-                .optBlockFactory(TinyRun::block).optRegistry(reg)
-                .optReadObserver(read -> {
-                    if (held.compareAndSet(false, true)) {
-                        assertThat(lastStepPassed.await(60, TimeUnit.SECONDS)).as("training reached its last step").isTrue();
-                    }
-                }).build()) {
-            TinyRun.train(20, monitor, afterMonitor);
+                .optBlockFactory(TinyRun::block).optRegistry(reg).optReadObserver(hold).build()) {
+            TinyRun.train(20, monitor, hold);
             monitor.drain();
             // held until step 20 had passed, with one queue slot: step 20's snapshot was dropped
             assertThat(reg.get("deadwatch.reads.skipped").tag("reason", "busy").counter().count())
@@ -98,32 +83,16 @@ class ReliabilityTest {
      */
     @Test
     void anOrderReadDueWithADroppedSnapshotStaysDue() throws Exception {
-        CountDownLatch lastStepPassed = new CountDownLatch(1);
-        AtomicBoolean held = new AtomicBoolean();
+        HoldFirstReadUntil hold = new HoldFirstReadUntil(35);
         List<ReadReport> reports = new ArrayList<>();
-        TrainingListener afterMonitor = new TrainingListenerAdapter() {
-            private int step;
-
-            @Override
-            public void onTrainingBatch(Trainer trainer, BatchData batchData) {
-                if (++step == 35) {
-                    lastStepPassed.countDown();
-                }
-            }
-        };
         try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(5).optOrderEvery(3).optBudget(1.0)
-                .optBlockFactory(TinyRun::block)
+                .optBlockFactory(TinyRun::block).optReadObserver(hold)
                 .optOnReport(r -> {
                     synchronized (reports) {
                         reports.add(r);
                     }
-                })
-                .optReadObserver(read -> {
-                    if (held.compareAndSet(false, true)) {
-                        assertThat(lastStepPassed.await(60, TimeUnit.SECONDS)).as("training reached its last step").isTrue();
-                    }
                 }).build()) {
-            TinyRun.train(35, monitor, afterMonitor);
+            TinyRun.train(35, monitor, hold);
             monitor.drain();
         }
         synchronized (reports) {
@@ -256,5 +225,34 @@ class ReliabilityTest {
         bad.put("dir", b -> b.optOutputDirectory(null));
         bad.forEach((message, option) -> assertThatThrownBy(() -> option.accept(DeadwatchListener.builder()))
                 .as(message).hasMessageContaining(message));
+    }
+
+    /**
+     * Holds the worker on its first read until the training thread has passed step {@code last}
+     * (a listener after the monitor, and the monitor's read observer).
+     */
+    private static final class HoldFirstReadUntil extends TrainingListenerAdapter implements ReadSuite.ReadObserver {
+        private final int last;
+        private final CountDownLatch passed = new CountDownLatch(1);
+        private final AtomicBoolean held = new AtomicBoolean();
+        private int step;
+
+        HoldFirstReadUntil(int last) {
+            this.last = last;
+        }
+
+        @Override
+        public void onTrainingBatch(Trainer trainer, BatchData batchData) {
+            if (++step == last) {
+                passed.countDown();
+            }
+        }
+
+        @Override
+        public void beforeRead(String read) throws Exception {
+            if (held.compareAndSet(false, true)) {
+                assertThat(passed.await(60, TimeUnit.SECONDS)).as("training reached step %d", last).isTrue();
+            }
+        }
     }
 }
