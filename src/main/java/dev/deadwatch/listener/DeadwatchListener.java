@@ -142,8 +142,8 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
      * a second training's threads could have run, even in {@code SCHED_IDLE} (caches, memory
      * bandwidth, and the idle moments between operations are part of a step): measured on the
      * grokking example, training lost about as much as the worker ran. The worker's CPU time is
-     * then charged twice, for the read and for what it takes from training, so the monitor's cost
-     * to training stays near half the budget.
+     * then charged twice, for the read and for what it takes from training, so that when reads
+     * are held back by the budget their cost to training stays within about half of it.
      */
     static final double CONTENDED_CHARGE = 2;
     /**
@@ -326,7 +326,7 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
         // (intra-op) thread count is what its steps use; unknown on other engines, taken as none
         int trainingThreads = GradMode.threadsOfThisThread();
         int cores = Runtime.getRuntime().availableProcessors();
-        if (config.factory != null && (trainingThreads < 0 || trainingThreads >= cores)) {
+        if (config.factory != null && config.budget < 1 && (trainingThreads < 0 || trainingThreads >= cores)) {
             workerCharge = CONTENDED_CHARGE;
             LOG.info("deadwatch: training uses {} engine threads on {} cores, none free for reads: the read worker"
                     + " yields to training and its CPU time counts {}x against the budget", trainingThreads, cores,
