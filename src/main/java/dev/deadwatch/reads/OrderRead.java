@@ -110,13 +110,16 @@ public final class OrderRead {
             }
         }
 
-        private Reference find(List<Parameter> params, List<double[]> base) {
+        /** @return the floor and live reference of {@code params} at {@code base}, measured once per batch */
+        private Reference referenceFor(ModelProbe probe, List<Parameter> params, List<double[]> base, double s) {
             for (Reference r : references) {
                 if (r.matches(params, base)) {
                     return r;
                 }
             }
-            return null;
+            Reference r = reference(probe, params, base, s);
+            references.add(r);
+            return r;
         }
     }
 
@@ -143,11 +146,7 @@ public final class OrderRead {
         if (!(s > 0)) {
             s = 1.0;
         }
-        Reference reference = batch.find(params, base);
-        if (reference == null) {
-            reference = reference(probe, params, base, s);
-            batch.references.add(reference);
-        }
+        Reference reference = batch.referenceFor(probe, params, base, s);
         double measured = reference.measured();
         double fRef = reference.fRef();
 

@@ -261,7 +261,7 @@ public final class BenchCommand implements Callable<Integer> {
                     int candidates = rep.orders().size();
                     samples.computeIfAbsent("order", k -> new ArrayList<>()).add(candidates == 0 ? Double.NaN
                             : rep.seconds().getOrDefault("order", Double.NaN) / candidates);
-                    counts.computeIfAbsent("candidates", k -> new ArrayList<>()).add((double) rep.orders().size());
+                    counts.computeIfAbsent("candidates", k -> new ArrayList<>()).add((double) candidates);
                     counts.computeIfAbsent("forwards", k -> new ArrayList<>()).add((double) passes / Math.max(1, candidates));
                 }
             }
@@ -406,23 +406,27 @@ public final class BenchCommand implements Callable<Integer> {
         return OverheadCommand.stat(v, fmt, scale);
     }
 
-    /** Least-squares slope of log y against log x. */
+    /** Whether a timing is a measurement (NaN: e.g. no order-read candidate at that size). */
+    private static boolean isMeasured(double y) {
+        return Double.isFinite(y) && y > 0;
+    }
+
     /** @return the sizes with a measurement, e.g. "128, 256, 512, 1024" */
     static String measured(int[] x, double[] y) {
         List<String> out = new ArrayList<>();
         for (int i = 0; i < x.length; i++) {
-            if (Double.isFinite(y[i]) && y[i] > 0) {
+            if (isMeasured(y[i])) {
                 out.add(Integer.toString(x[i]));
             }
         }
         return out.isEmpty() ? "none" : String.join(", ", out);
     }
 
+    /** Least-squares slope of log y against log x over the sizes with a measurement; NaN below two. */
     static double slope(int[] x, double[] y) {
-        // points without a measurement (NaN: e.g. no order-read candidate at that size) are left out
         List<double[]> pts = new ArrayList<>();
         for (int i = 0; i < x.length; i++) {
-            if (Double.isFinite(y[i]) && y[i] > 0) {
+            if (isMeasured(y[i])) {
                 pts.add(new double[] {Math.log(x[i]), Math.log(y[i])});
             }
         }
