@@ -1,7 +1,7 @@
 package dev.deadwatch.census;
 
-import dev.deadwatch.reads.Classification;
-import dev.deadwatch.reads.OrderResult;
+import dev.deadwatch.order.Classification;
+import dev.deadwatch.order.OrderResult;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.OptionalInt;

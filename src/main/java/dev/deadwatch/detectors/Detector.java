@@ -1,5 +1,6 @@
 package dev.deadwatch.detectors;
 
+import dev.deadwatch.order.Candidate;
 import java.util.List;
 
 /**

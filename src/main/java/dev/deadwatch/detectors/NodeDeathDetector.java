@@ -1,5 +1,8 @@
 package dev.deadwatch.detectors;
 
+import dev.deadwatch.order.Candidate;
+import dev.deadwatch.order.Prediction;
+import dev.deadwatch.order.StraightPath;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import java.util.ArrayList;

@@ -1,10 +1,13 @@
 package dev.deadwatch.detectors;
 
+import dev.deadwatch.order.Candidate;
+import dev.deadwatch.order.OrbitPath;
+import dev.deadwatch.order.Prediction;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
 import dev.deadwatch.linalg.Matrices;
-import dev.deadwatch.nn.QueryKeyAttention;
+import dev.deadwatch.detectors.QueryKeyAttention;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

@@ -5,7 +5,7 @@ import dev.deadwatch.linalg.Spectrum;
 import dev.deadwatch.monitor.ReadReport;
 import dev.deadwatch.reads.DdsResult;
 import dev.deadwatch.reads.LayerNormResult;
-import dev.deadwatch.reads.OrderResult;
+import dev.deadwatch.order.OrderResult;
 import dev.deadwatch.regime.ChangeKind;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;

@@ -23,7 +23,7 @@ import dev.deadwatch.capture.ParameterState;
 import dev.deadwatch.capture.Precision;
 import dev.deadwatch.capture.ProbeBatch;
 import dev.deadwatch.capture.Replica;
-import dev.deadwatch.cli.Version;
+import dev.deadwatch.export.BuildInfo;
 import dev.deadwatch.detectors.Detector;
 import dev.deadwatch.export.DeadwatchMetrics;
 import dev.deadwatch.export.Json;
@@ -33,7 +33,7 @@ import dev.deadwatch.monitor.ReadSuite;
 import dev.deadwatch.reads.DdsResult;
 import dev.deadwatch.reads.LayerNormResult;
 import dev.deadwatch.reads.LogDetTrend;
-import dev.deadwatch.reads.OrderResult;
+import dev.deadwatch.order.OrderResult;
 import dev.deadwatch.reads.Side;
 import dev.deadwatch.regime.ChangeKind;
 import dev.deadwatch.regime.RegimeChange;
@@ -264,7 +264,7 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
         String model = t.getModel().getName() == null ? "model" : t.getModel().getName();
         String precision = config.factory != null ? "float64" : "float32";
         Engine engine = Engine.getInstance();
-        metrics = new DeadwatchMetrics(runId, model, Version.get(),
+        metrics = new DeadwatchMetrics(runId, model, BuildInfo.currentVersion(),
                 engine.getEngineName() + " " + engine.getVersion(), precision);
         List<MeterRegistry> regs = new ArrayList<>();
         if (config.registry != null) {

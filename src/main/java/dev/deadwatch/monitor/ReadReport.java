@@ -3,7 +3,7 @@ package dev.deadwatch.monitor;
 import dev.deadwatch.census.Census;
 import dev.deadwatch.reads.DdsResult;
 import dev.deadwatch.reads.LayerNormResult;
-import dev.deadwatch.reads.OrderResult;
+import dev.deadwatch.order.OrderResult;
 import java.util.List;
 import java.util.Map;
 

@@ -1,7 +1,7 @@
 /**
  * One {@code *Read} class per read of METHOD.md, each returning an immutable result record:
  * {@link dev.deadwatch.reads.LayerNormRead} (§1), {@link dev.deadwatch.reads.DdsRead} and
- * {@link dev.deadwatch.reads.FisherGramRead} (§2), {@link dev.deadwatch.reads.OrderRead} (§3).
+ * {@link dev.deadwatch.reads.FisherGramRead} (§2), {@link dev.deadwatch.order.OrderRead} (§3).
  *
  * <p>Threading: reads are not thread-safe with respect to the block they read (the order read
  * perturbs its parameters and restores them bit-exactly); run one read per block at a time.

@@ -3,9 +3,9 @@ package dev.deadwatch.census;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-import dev.deadwatch.detectors.Prediction;
-import dev.deadwatch.reads.Classification;
-import dev.deadwatch.reads.OrderResult;
+import dev.deadwatch.order.Prediction;
+import dev.deadwatch.order.Classification;
+import dev.deadwatch.order.OrderResult;
 import java.util.List;
 import java.util.OptionalInt;
 import org.junit.jupiter.api.Test;

@@ -4,12 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.deadwatch.census.Census;
-import dev.deadwatch.detectors.Prediction;
+import dev.deadwatch.order.Prediction;
 import dev.deadwatch.monitor.ReadReport;
-import dev.deadwatch.reads.Classification;
+import dev.deadwatch.order.Classification;
 import dev.deadwatch.reads.DdsResult;
 import dev.deadwatch.reads.LayerNormResult;
-import dev.deadwatch.reads.OrderResult;
+import dev.deadwatch.order.OrderResult;
 import dev.deadwatch.reads.Side;
 import dev.deadwatch.regime.ChangeKind;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;

@@ -2,7 +2,7 @@ package dev.deadwatch.listener;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.deadwatch.detectors.Candidate;
+import dev.deadwatch.order.Candidate;
 import dev.deadwatch.detectors.Detector;
 import dev.deadwatch.detectors.DetectorContext;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;

@@ -1,5 +1,6 @@
 package dev.deadwatch.reads;
 
+import dev.deadwatch.order.OrderRead;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -20,11 +21,11 @@ import dev.deadwatch.capture.ParameterState;
 import dev.deadwatch.capture.Precision;
 import dev.deadwatch.capture.ProbeBatch;
 import dev.deadwatch.capture.Replica;
-import dev.deadwatch.detectors.Candidate;
+import dev.deadwatch.order.Candidate;
 import dev.deadwatch.detectors.Detector;
 import dev.deadwatch.detectors.DetectorContext;
-import dev.deadwatch.detectors.ParameterPath;
-import dev.deadwatch.detectors.Prediction;
+import dev.deadwatch.order.ParameterPath;
+import dev.deadwatch.order.Prediction;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;

@@ -16,14 +16,13 @@ import dev.deadwatch.capture.OutputMetric;
 import dev.deadwatch.capture.ParameterState;
 import dev.deadwatch.capture.Precision;
 import dev.deadwatch.capture.ProbeBatch;
-import dev.deadwatch.census.ReducedRankRegression;
-import dev.deadwatch.cli.CommandProvider;
+import dev.deadwatch.bench.ReducedRankRegression;
 import dev.deadwatch.detectors.Detector;
 import dev.deadwatch.monitor.ReadReport;
 import dev.deadwatch.monitor.ReadSuite;
 import dev.deadwatch.reads.DdsResult;
-import dev.deadwatch.reads.LlcRead;
-import dev.deadwatch.reads.OrderRead;
+import dev.deadwatch.bench.LlcRead;
+import dev.deadwatch.order.OrderRead;
 import dev.deadwatch.reads.Side;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
@@ -53,13 +52,6 @@ import picocli.CommandLine.Spec;
         description = "Run the benchmarks (overhead, read-cost growth, DDS vs SGLD) and write BENCHMARKS.md.")
 public final class BenchCommand implements Callable<Integer> {
 
-    /** Registers {@code bench} with the CLI. */
-    public static final class Provider implements CommandProvider {
-        @Override
-        public Object command() {
-            return new BenchCommand();
-        }
-    }
 
     @Spec
     private CommandSpec spec;

@@ -1,6 +1,5 @@
 package dev.deadwatch.examples;
 
-import dev.deadwatch.cli.CommandProvider;
 import dev.deadwatch.listener.DeadwatchListener;
 import dev.deadwatch.listener.TimelineRow;
 import dev.deadwatch.regime.RegimeChange;
@@ -27,13 +26,6 @@ public final class DemoCommand implements Callable<Integer> {
 
     private static final int MAX_CHANGES_PRINTED = 10;
 
-    /** Registers {@code demo} with the CLI. */
-    public static final class Provider implements CommandProvider {
-        @Override
-        public Object command() {
-            return new DemoCommand();
-        }
-    }
 
     @Parameters(index = "0", arity = "0..1", defaultValue = "grokking",
             paramLabel = "grokking|node-death|layernorm", description = "Which example (default: ${DEFAULT-VALUE}).")

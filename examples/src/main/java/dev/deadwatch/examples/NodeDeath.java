@@ -20,7 +20,7 @@ import ai.djl.training.tracker.Tracker;
 import ai.djl.translate.TranslateException;
 import dev.deadwatch.listener.DeadwatchListener;
 import dev.deadwatch.monitor.ReadReport;
-import dev.deadwatch.reads.OrderResult;
+import dev.deadwatch.order.OrderResult;
 import dev.deadwatch.regime.RegimeChange;
 import java.io.IOException;
 import java.util.ArrayList;

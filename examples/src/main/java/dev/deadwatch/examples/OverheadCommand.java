@@ -11,7 +11,6 @@ import ai.djl.training.listener.TrainingListenerAdapter;
 import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
-import dev.deadwatch.cli.CommandProvider;
 import dev.deadwatch.listener.DeadwatchListener;
 import dev.deadwatch.listener.ThreadPriority;
 import io.micrometer.core.instrument.Timer;
@@ -43,13 +42,6 @@ import picocli.CommandLine.Spec;
         description = "Measure the monitor's training overhead on the grokking example (interleaved A/B).")
 public final class OverheadCommand implements Callable<Integer> {
 
-    /** Registers {@code overhead} with the CLI. */
-    public static final class Provider implements CommandProvider {
-        @Override
-        public Object command() {
-            return new OverheadCommand();
-        }
-    }
 
     @Option(names = "--steps", defaultValue = "2000", description = "Steps per run (default: ${DEFAULT-VALUE}).")
     private int steps;

@@ -13,8 +13,8 @@ import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.LayerNorm;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
-import dev.deadwatch.nn.RmsNorm;
-import dev.deadwatch.nn.SelfAttention;
+import dev.deadwatch.blocks.RmsNorm;
+import dev.deadwatch.blocks.SelfAttention;
 import java.util.function.Supplier;
 
 /**

@@ -2,8 +2,8 @@ package dev.deadwatch.examples;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.deadwatch.reads.Classification;
-import dev.deadwatch.reads.OrderResult;
+import dev.deadwatch.order.Classification;
+import dev.deadwatch.order.OrderResult;
 import dev.deadwatch.regime.ChangeKind;
 import java.util.List;
 import org.junit.jupiter.api.Test;

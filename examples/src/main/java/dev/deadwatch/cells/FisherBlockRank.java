@@ -1,4 +1,4 @@
-package dev.deadwatch.census;
+package dev.deadwatch.cells;
 
 import ai.djl.nn.Parameter;
 import dev.deadwatch.capture.ModelProbe;

@@ -1,4 +1,4 @@
-package dev.deadwatch.census;
+package dev.deadwatch.bench;
 
 /**
  * The closed-form learning coefficient of reduced-rank regression (METHOD §5; Aoyagi and

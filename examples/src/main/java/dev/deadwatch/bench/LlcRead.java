@@ -1,4 +1,4 @@
-package dev.deadwatch.reads;
+package dev.deadwatch.bench;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;

@@ -1,4 +1,4 @@
-package dev.deadwatch.reads;
+package dev.deadwatch.order;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package dev.deadwatch.census;
+package dev.deadwatch.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

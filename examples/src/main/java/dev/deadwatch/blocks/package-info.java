@@ -5,4 +5,4 @@
  *
  * <p>Blocks are not thread-safe (as all DJL blocks); cost is that of their forward pass.
  */
-package dev.deadwatch.nn;
+package dev.deadwatch.blocks;

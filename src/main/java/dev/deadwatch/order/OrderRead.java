@@ -1,13 +1,13 @@
-package dev.deadwatch.reads;
+package dev.deadwatch.order;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Parameter;
 import dev.deadwatch.capture.ModelProbe;
 import dev.deadwatch.capture.ParameterState;
 import dev.deadwatch.capture.Precision;
-import dev.deadwatch.detectors.Candidate;
-import dev.deadwatch.detectors.ParameterPath;
-import dev.deadwatch.detectors.StraightPath;
+import dev.deadwatch.order.Candidate;
+import dev.deadwatch.order.ParameterPath;
+import dev.deadwatch.order.StraightPath;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

@@ -1,6 +1,6 @@
-package dev.deadwatch.reads;
+package dev.deadwatch.order;
 
-import dev.deadwatch.detectors.Prediction;
+import dev.deadwatch.order.Prediction;
 
 /**
  * The order read of one candidate (METHOD §3).

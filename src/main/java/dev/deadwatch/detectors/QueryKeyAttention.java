@@ -1,4 +1,4 @@
-package dev.deadwatch.nn;
+package dev.deadwatch.detectors;
 
 import ai.djl.nn.core.Linear;
 

@@ -1,4 +1,4 @@
-package dev.deadwatch.detectors;
+package dev.deadwatch.order;
 
 /**
  * What a detector predicts for a candidate: an integer order {@code k ≥ 1}, a flat gauge, or

@@ -1,4 +1,4 @@
-package dev.deadwatch.reads;
+package dev.deadwatch.order;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -16,7 +16,7 @@ import dev.deadwatch.capture.Precision;
 import dev.deadwatch.capture.ProbeBatch;
 import dev.deadwatch.capture.Replica;
 import dev.deadwatch.detectors.BottomSubspaceDetector;
-import dev.deadwatch.detectors.Candidate;
+import dev.deadwatch.order.Candidate;
 import dev.deadwatch.detectors.DetectorContext;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,4 +1,4 @@
-package dev.deadwatch.nn;
+package dev.deadwatch.blocks;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;

@@ -1,5 +1,6 @@
-package dev.deadwatch.nn;
+package dev.deadwatch.blocks;
 
+import dev.deadwatch.detectors.QueryKeyAttention;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;

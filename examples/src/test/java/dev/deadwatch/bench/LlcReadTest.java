@@ -1,4 +1,4 @@
-package dev.deadwatch.reads;
+package dev.deadwatch.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,4 +1,4 @@
-package dev.deadwatch.detectors;
+package dev.deadwatch.order;
 
 import ai.djl.nn.Parameter;
 import java.util.List;

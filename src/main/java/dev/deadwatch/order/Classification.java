@@ -1,4 +1,4 @@
-package dev.deadwatch.reads;
+package dev.deadwatch.order;
 
 /** The order read's verdict on a candidate (METHOD §3). */
 public enum Classification {

@@ -1,0 +1,40 @@
+package dev.deadwatch.export;
+
+import ai.djl.engine.Engine;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Properties;
+
+/**
+ * What {@code deadwatch_info} says about a run: the deadwatch version, the engine and the
+ * precision of the reads.
+ *
+ * @param version the deadwatch version ({@link #currentVersion()})
+ * @param engine engine name and version, e.g. {@code PyTorch 2.7.1}
+ * @param precision precision of the reads, {@code float32} or {@code float64}
+ */
+public record BuildInfo(String version, String engine, String precision) {
+
+    /**
+     * @param precision precision of the reads
+     * @return this build's version with the default engine
+     */
+    public static BuildInfo of(String precision) {
+        Engine e = Engine.getInstance();
+        return new BuildInfo(currentVersion(), e.getEngineName() + " " + e.getVersion(), precision);
+    }
+
+    /** @return the project version from the filtered {@code dev/deadwatch/version.properties}, or {@code unknown} outside a build */
+    public static String currentVersion() {
+        try (InputStream in = BuildInfo.class.getResourceAsStream("/dev/deadwatch/version.properties")) {
+            if (in == null) {
+                return "unknown";
+            }
+            Properties p = new Properties();
+            p.load(in);
+            return p.getProperty("version", "unknown");
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+}
