@@ -48,6 +48,25 @@ public final class ParameterState {
         return save(all);
     }
 
+    /**
+     * @param block a block
+     * @param name a parameter name, e.g. {@code gamma}
+     * @return the block's own (direct) parameter of that name, or {@code null}
+     */
+    public static Parameter parameter(Block block, String name) {
+        for (Pair<String, Parameter> p : block.getDirectParameters()) {
+            if (p.getKey().equals(name)) {
+                return p.getValue();
+            }
+        }
+        return null;
+    }
+
+    /** @return the parameter's current values as float64 */
+    public static double[] values(Parameter p) {
+        return toDoubles(p.getArray());
+    }
+
     /** Writes the saved bytes back; the arrays are then bit-identical to when saved. */
     public void restore() {
         for (int i = 0; i < parameters.size(); i++) {

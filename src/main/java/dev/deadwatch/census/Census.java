@@ -72,4 +72,35 @@ public record Census(
         return byOrder.entrySet().stream().filter(e -> e.getKey() >= 2)
                 .mapToInt(java.util.Map.Entry::getValue).sum();
     }
+
+    /**
+     * The directions with an order label of {@code deadwatch_directions}: {@code "1"}…{@code "8"}
+     * (orders above 8 count as {@code "8"}), {@code "gauge"} or {@code "preasymptotic"}; the same
+     * classes as {@link OrderResult#orderLabel()}.
+     *
+     * @param label the label
+     * @return how many of the census' directions carry it
+     * @throws IllegalArgumentException for any other label
+     */
+    public int count(String label) {
+        switch (label) {
+            case "gauge":
+                return gauge;
+            case "preasymptotic":
+                return preasymptotic;
+            default:
+                int k;
+                try {
+                    k = Integer.parseInt(label);
+                } catch (NumberFormatException e) {
+                    k = 0;
+                }
+                if (k < 1 || k > 8) {
+                    throw new IllegalArgumentException("order label must be 1..8, gauge or preasymptotic, got '"
+                            + label + "'");
+                }
+                return k < 8 ? byOrder.getOrDefault(k, 0)
+                        : byOrder.tailMap(8).values().stream().mapToInt(Integer::intValue).sum();
+        }
+    }
 }

@@ -1,5 +1,6 @@
 package dev.deadwatch.detectors;
 
+import dev.deadwatch.capture.ParameterState;
 import dev.deadwatch.order.Candidate;
 import dev.deadwatch.order.Prediction;
 import dev.deadwatch.order.StraightPath;
@@ -80,19 +81,19 @@ public final class BottomSubspaceDetector implements Detector {
     private List<Candidate> layer(DetectorContext ctx, String path, Block l, Block producer) {
         Activations.Covariance cov = ctx.inputCovariance(path);
         double[] rho = cov.spectrum().relative();
-        Parameter lw = DetectorContext.parameter(l, "weight");
+        Parameter lw = ParameterState.parameter(l, "weight");
         int outDim = (int) lw.getArray().getShape().get(0);
         int width = (int) lw.getArray().getShape().get(1);
         if (width != cov.width()) {
             return List.of();
         }
-        double[] lv = DetectorContext.values(lw);
+        double[] lv = ParameterState.values(lw);
         if (Matrices.dot(lv, lv) == 0) {
             return List.of();
         }
         double[] r = Matrices.topLeftSingular(lv, outDim, width);
-        Parameter pw = producer == null ? null : DetectorContext.parameter(producer, "weight");
-        double[] pv = pw == null ? null : DetectorContext.values(pw);
+        Parameter pw = producer == null ? null : ParameterState.parameter(producer, "weight");
+        double[] pv = pw == null ? null : ParameterState.values(pw);
         int pin = pw == null ? 0 : (int) pw.getArray().getShape().get(1);
         if (pw != null && (pw.getArray().getShape().get(0) != width || Matrices.dot(pv, pv) == 0)) {
             pw = null;

@@ -69,25 +69,6 @@ public final class DetectorContext {
     }
 
     /**
-     * @param block a block
-     * @param name direct parameter name ({@code weight}, {@code bias}, {@code gamma}…)
-     * @return the parameter, or {@code null}
-     */
-    public static Parameter parameter(Block block, String name) {
-        for (var p : block.getDirectParameters()) {
-            if (p.getKey().equals(name)) {
-                return p.getValue();
-            }
-        }
-        return null;
-    }
-
-    /** @return the parameter's current values as float64 */
-    public static double[] values(Parameter p) {
-        return ParameterState.toDoubles(p.getArray());
-    }
-
-    /**
      * The covariance of a block's input activations on the probe batch (cached).
      *
      * @param path block path

@@ -1,5 +1,6 @@
 package dev.deadwatch.detectors;
 
+import dev.deadwatch.capture.ParameterState;
 import dev.deadwatch.order.Candidate;
 import dev.deadwatch.order.Prediction;
 import dev.deadwatch.order.StraightPath;
@@ -32,11 +33,11 @@ public final class LayerNormKernelDetector implements Detector {
             for (int i = 0; i + 1 < run.size(); i++) {
                 Block norm = ctx.paths().blockAt(run.get(i));
                 Block next = ctx.paths().blockAt(run.get(i + 1));
-                Parameter gamma = DetectorContext.parameter(norm, "gamma");
+                Parameter gamma = ParameterState.parameter(norm, "gamma");
                 if (gamma == null || !(next instanceof Linear)) {
                     continue;
                 }
-                Candidate c = candidate(run.get(i), gamma, DetectorContext.parameter(norm, "beta"),
+                Candidate c = candidate(run.get(i), gamma, ParameterState.parameter(norm, "beta"),
                         next);
                 if (c != null) {
                     out.add(c);
@@ -47,19 +48,19 @@ public final class LayerNormKernelDetector implements Detector {
     }
 
     private Candidate candidate(String layer, Parameter gamma, Parameter beta, Block linear) {
-        double[] u = LayerNormRead.inverseScale(DetectorContext.values(gamma));
+        double[] u = LayerNormRead.inverseScale(ParameterState.values(gamma));
         if (u == null) {
             return null;
         }
-        Parameter w = DetectorContext.parameter(linear, "weight");
-        Parameter b = DetectorContext.parameter(linear, "bias");
-        double[] wv = DetectorContext.values(w);
+        Parameter w = ParameterState.parameter(linear, "weight");
+        Parameter b = ParameterState.parameter(linear, "bias");
+        double[] wv = ParameterState.values(w);
         int rows = (int) w.getArray().getShape().get(0);
         int cols = (int) w.getArray().getShape().get(1);
         if (cols != u.length) {
             return null;
         }
-        double ub = beta == null ? 0 : Matrices.dot(u, DetectorContext.values(beta));
+        double ub = beta == null ? 0 : Matrices.dot(u, ParameterState.values(beta));
         if (b == null && ub != 0) {
             return null; // without a bias the shift u·β cannot be absorbed: not a gauge path
         }
@@ -78,7 +79,7 @@ public final class LayerNormKernelDetector implements Detector {
         List<double[]> dir = new ArrayList<>(List.of(Matrices.outer(r, u)));
         if (b != null) {
             params.add(b);
-            base.add(DetectorContext.values(b));
+            base.add(ParameterState.values(b));
             double[] db = new double[rows];
             for (int i = 0; i < rows; i++) {
                 db[i] = -r[i] * ub;

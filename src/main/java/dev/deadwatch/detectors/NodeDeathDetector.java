@@ -1,5 +1,6 @@
 package dev.deadwatch.detectors;
 
+import dev.deadwatch.capture.ParameterState;
 import dev.deadwatch.order.Candidate;
 import dev.deadwatch.order.Prediction;
 import dev.deadwatch.order.StraightPath;
@@ -72,17 +73,17 @@ public final class NodeDeathDetector implements Detector {
     }
 
     private List<Candidate> units(String layer, Block first, Block second, int degree) {
-        Parameter w1 = DetectorContext.parameter(first, "weight");
-        Parameter b1 = DetectorContext.parameter(first, "bias");
-        Parameter w2 = DetectorContext.parameter(second, "weight");
+        Parameter w1 = ParameterState.parameter(first, "weight");
+        Parameter b1 = ParameterState.parameter(first, "bias");
+        Parameter w2 = ParameterState.parameter(second, "weight");
         long hidden = w1.getArray().getShape().get(0);
         long[] s2 = w2.getArray().getShape().getShape();
         if (s2.length < 2 || s2[1] != hidden) {
             return List.of(); // the second layer does not consume this layer's units directly
         }
-        double[] v1 = DetectorContext.values(w1);
-        double[] vb = b1 == null ? null : DetectorContext.values(b1);
-        double[] v2 = DetectorContext.values(w2);
+        double[] v1 = ParameterState.values(w1);
+        double[] vb = b1 == null ? null : ParameterState.values(b1);
+        double[] v2 = ParameterState.values(w2);
         int in = (int) (v1.length / hidden);
         int outRows = (int) s2[0];
         int inner = (int) (v2.length / (outRows * hidden)); // kernel size for Conv, 1 for Linear

@@ -1,5 +1,6 @@
 package dev.deadwatch.detectors;
 
+import dev.deadwatch.capture.ParameterState;
 import dev.deadwatch.order.Candidate;
 import dev.deadwatch.order.OrbitPath;
 import dev.deadwatch.order.Prediction;
@@ -40,10 +41,10 @@ public final class QueryKeyRotationDetector implements Detector {
     private static Candidate candidate(String layer, QueryKeyAttention att) {
         Linear q = att.queryProjection();
         Linear k = att.keyProjection();
-        Parameter wq = DetectorContext.parameter(q, "weight");
-        Parameter bq = DetectorContext.parameter(q, "bias");
-        Parameter wk = DetectorContext.parameter(k, "weight");
-        Parameter bk = DetectorContext.parameter(k, "bias");
+        Parameter wq = ParameterState.parameter(q, "weight");
+        Parameter bq = ParameterState.parameter(q, "bias");
+        Parameter wk = ParameterState.parameter(k, "weight");
+        Parameter bk = ParameterState.parameter(k, "bias");
         int width = (int) wq.getArray().getShape().get(0);
         int in = (int) wq.getArray().getShape().get(1);
         int hd = width / att.heads();
@@ -66,10 +67,10 @@ public final class QueryKeyRotationDetector implements Detector {
         for (int i = 0; i < s.length; i++) {
             s[i] /= n;
         }
-        double[] wq0 = DetectorContext.values(wq);
-        double[] bq0 = DetectorContext.values(bq);
-        double[] wk0 = DetectorContext.values(wk);
-        double[] bk0 = DetectorContext.values(bk);
+        double[] wq0 = ParameterState.values(wq);
+        double[] bq0 = ParameterState.values(bq);
+        double[] wk0 = ParameterState.values(wk);
+        double[] bk0 = ParameterState.values(bk);
         List<Parameter> params = List.of(wq, bq, wk, bk);
         return new Candidate("qk-rotation", layer, new OrbitPath(params, t -> {
             double[] ts = s.clone();

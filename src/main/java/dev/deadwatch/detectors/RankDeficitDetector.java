@@ -1,5 +1,6 @@
 package dev.deadwatch.detectors;
 
+import dev.deadwatch.capture.ParameterState;
 import dev.deadwatch.order.Candidate;
 import dev.deadwatch.order.Prediction;
 import dev.deadwatch.order.StraightPath;
@@ -61,16 +62,16 @@ public final class RankDeficitDetector implements Detector {
     }
 
     private List<Candidate> pair(String layer, Block first, Block second) {
-        Parameter pw = DetectorContext.parameter(first, "weight");
-        Parameter lw = DetectorContext.parameter(second, "weight");
+        Parameter pw = ParameterState.parameter(first, "weight");
+        Parameter lw = ParameterState.parameter(second, "weight");
         int h = (int) pw.getArray().getShape().get(0);
         int in = (int) pw.getArray().getShape().get(1);
         int outDim = (int) lw.getArray().getShape().get(0);
         if (lw.getArray().getShape().get(1) != h) {
             return List.of();
         }
-        double[] p = DetectorContext.values(pw);
-        double[] l = DetectorContext.values(lw);
+        double[] p = ParameterState.values(pw);
+        double[] l = ParameterState.values(lw);
         double pn = Matrices.dot(p, p);
         double ln = Matrices.dot(l, l);
         if (pn == 0 || ln == 0) {

@@ -5,30 +5,42 @@ import dev.deadwatch.linalg.Spectrum;
 import dev.deadwatch.monitor.ReadReport;
 import dev.deadwatch.reads.DdsResult;
 import dev.deadwatch.reads.LayerNormResult;
-import dev.deadwatch.order.OrderResult;
 import dev.deadwatch.regime.ChangeKind;
+import dev.deadwatch.regime.RegimeChange;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.MultiGauge;
+import io.micrometer.core.instrument.MultiGauge.Row;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+import java.util.function.ToDoubleFunction;
 
 /**
- * Owns every meter of the METRICS.md contract. Names are dotted ({@code deadwatch.dead.directions});
- * the Prometheus registry renders them with underscores and adds {@code _total} to counters and
- * {@code _seconds} to timers. Every series carries {@code run} and {@code model}. Gauges hold
- * their state strongly and read {@code NaN} until a value is known.
+ * Owns every meter of the contract in {@code docs/metrics.md}. Each meter is declared once, in
+ * {@link #bindTo} or where its label values become known, with its dotted name and description;
+ * the Prometheus registry renders the names with underscores and adds {@code _total} to counters
+ * and {@code _seconds} to timers. Gauges have no base unit (Prometheus naming would append it to
+ * the name), read {@code NaN} until a value is known and hold their state strongly. Per-layer
+ * series are {@link MultiGauge}s, re-registered with every read. Every series carries {@code run}
+ * and {@code model}.
  *
- * <p>Counters for every label value METRICS.md lists are registered at zero as soon as the
+ * <p>Counters for every label value the contract lists are registered at zero as soon as the
  * layers are known ({@link #registerLayers}), so {@code increase()} works from the first scrape.
  */
 public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
@@ -38,21 +50,42 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
             "gauge", "preasymptotic");
     /** Reasons of {@code deadwatch_reads_skipped_total}. */
     public static final List<String> SKIP_REASONS = List.of("busy", "nonfinite", "error", "budget");
-    /** Reads of {@code deadwatch_read_seconds}. */
-    public static final List<String> READS = List.of("layernorm", "dds", "fisher", "order");
 
     private final Tags base;
-    private final String version;
-    private final String engine;
-    private final String precision;
-    private final Map<String, Holder> gauges = new ConcurrentHashMap<>();
-    private final Map<String, Counter> counters = new ConcurrentHashMap<>();
-    private final Map<String, Timer> timers = new ConcurrentHashMap<>();
+    private final BuildInfo info;
+    private final List<String> reads;
     private final List<Meter> meters = new ArrayList<>();
+    private final List<MultiGauge> multiGauges = new ArrayList<>();
+    private final Value step = new Value();
+    private final Value trainLoss = new Value();
+    private final Value trainAccuracy = new Value();
+    private final Value validationLoss = new Value();
+    private final Value validationAccuracy = new Value();
+    private final Map<String, Counter> skipped = new LinkedHashMap<>();
+    private final Map<String, Timer> readTimers = new ConcurrentHashMap<>();
+    private final Map<String, EnumMap<ChangeKind, Counter>> regimeChanges = new ConcurrentHashMap<>();
+    private final Map<String, AtomicInteger> regimes = new ConcurrentHashMap<>();
+    /** Layers that have had an order read with candidates: their class counts stay, 0 when a newer read has none. */
+    private final Set<String> censusLayers = new LinkedHashSet<>();
     private volatile MeterRegistry registry;
+    private boolean accuracy;
+    private Counter snapshots;
+    private Timer pause;
+    private MultiGauge dead;
+    private MultiGauge deadProfile;
+    private MultiGauge logDetActive;
+    private MultiGauge lambdaMin;
+    private MultiGauge effectiveRank;
+    private MultiGauge logDetSlope;
+    private MultiGauge kernelRayleigh;
+    private MultiGauge kernelAlignment;
+    private MultiGauge gammaMinAbs;
+    private MultiGauge extraDead;
+    private MultiGauge directions;
+    private MultiGauge lambdaDead;
 
-    /** A mutable double a gauge reads. */
-    static final class Holder {
+    /** A gauge's value, {@code NaN} until known. */
+    private static final class Value {
         volatile double value = Double.NaN;
 
         double get() {
@@ -63,160 +96,179 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
     /**
      * @param run run id label
      * @param model model name label
-     * @param version deadwatch version
-     * @param engine engine name and version
-     * @param precision precision of the reads
+     * @param info version, engine and precision for {@code deadwatch_info}
+     * @param reads the reads whose time is exported ({@code read} label values)
      */
-    public DeadwatchMetrics(String run, String model, String version, String engine, String precision) {
+    public DeadwatchMetrics(String run, String model, BuildInfo info, List<String> reads) {
         this.base = Tags.of("run", run, "model", model);
-        this.version = version;
-        this.engine = engine;
-        this.precision = precision;
+        this.info = info;
+        this.reads = List.copyOf(reads);
     }
 
     @Override
     public synchronized void bindTo(MeterRegistry reg) {
         this.registry = reg;
+        Value one = new Value();
+        one.value = 1;
         gauge("deadwatch.info", "Build and engine identity (always 1).",
-                Tags.of("version", version, "engine", engine, "precision", precision)).value = 1;
-        gauge("deadwatch.step", "Training step of the newest completed read.", Tags.empty());
-        gauge("deadwatch.train.loss", "Training loss (running mean over the epoch so far).", Tags.empty());
-        gauge("deadwatch.validation.loss", "Validation loss of the last validation pass.", Tags.empty());
-        counter("deadwatch.snapshots", "Snapshots taken.", Tags.empty());
+                Tags.of("version", info.version(), "engine", info.engine(), "precision", info.precision()), one);
+        gauge("deadwatch.step", "Training step of the newest completed read.", Tags.empty(), step);
+        gauge("deadwatch.train.loss", "Training loss (running mean over the epoch so far).", Tags.empty(), trainLoss);
+        gauge("deadwatch.validation.loss", "Validation loss of the last validation pass.", Tags.empty(), validationLoss);
+        snapshots = track(Counter.builder("deadwatch.snapshots").description("Snapshots taken.").tags(base).register(reg));
         for (String r : SKIP_REASONS) {
-            counter("deadwatch.reads.skipped", "Reads not done, by reason.", Tags.of("reason", r));
+            skipped.put(r, track(Counter.builder("deadwatch.reads.skipped").description("Reads not done, by reason.")
+                    .tags(base).tag("reason", r).register(reg)));
         }
-        for (String r : READS) {
-            timer("deadwatch.read", "Time per read.", Tags.of("read", r));
+        reads.forEach(this::readTimer);
+        pause = track(Timer.builder("deadwatch.training.pause")
+                .description("Time the training thread was held per snapshot.").tags(base).register(reg));
+        dead = multi("deadwatch.dead.directions", "Headline dead count round(D(eps_dead)) beyond structural kernels.");
+        deadProfile = multi("deadwatch.dead.directions.profile", "Volume slope D(eps).");
+        logDetActive = multi("deadwatch.dds.logdet.active", "Active volume log det+.");
+        lambdaMin = multi("deadwatch.dds.lambda.min", "Relative lambda_min+.");
+        effectiveRank = multi("deadwatch.dds.effective.rank", "Effective rank exp(entropy).");
+        logDetSlope = multi("deadwatch.dds.logdet.slope", "Temporal slope of log det+ per 1000 steps.");
+        kernelRayleigh = multi("deadwatch.layernorm.kernel.rayleigh", "Relative Rayleigh quotient along gamma^-1.");
+        kernelAlignment = multi("deadwatch.layernorm.kernel.alignment", "|u . e_min|.");
+        gammaMinAbs = multi("deadwatch.layernorm.gamma.min.abs", "min |gamma_i|.");
+        extraDead = multi("deadwatch.layernorm.extra.dead", "Dead directions beyond the kernel.");
+        directions = multi("deadwatch.directions", "Order-read candidates in each class.");
+        lambdaDead = multi("deadwatch.learning.coefficient.dead", "Sum of 1/(2k) over the layer's dead directions.");
+    }
+
+    /** Registers the accuracy gauges (only when the trainer has an accuracy evaluator). */
+    public synchronized void registerAccuracy() {
+        if (!accuracy) {
+            accuracy = true;
+            gauge("deadwatch.train.accuracy", "Training accuracy (running mean over the epoch so far).",
+                    Tags.empty(), trainAccuracy);
+            gauge("deadwatch.validation.accuracy", "Validation accuracy of the last validation pass.",
+                    Tags.empty(), validationAccuracy);
         }
-        timer("deadwatch.training.pause", "Time the training thread was held per snapshot.", Tags.empty());
     }
 
     /**
-     * Registers the accuracy gauges (only when the trainer has an accuracy evaluator).
-     */
-    public void registerAccuracy() {
-        gauge("deadwatch.train.accuracy", "Training accuracy (running mean over the epoch so far).", Tags.empty());
-        gauge("deadwatch.validation.accuracy", "Validation accuracy of the last validation pass.", Tags.empty());
-    }
-
-    /**
-     * Registers the per-layer counters at zero and the regime gauges.
+     * Registers the per-layer regime counters at zero and the regime gauges at 0.
      *
      * @param layers the model's layer paths
      */
-    public void registerLayers(Collection<String> layers) {
+    public synchronized void registerLayers(Collection<String> layers) {
         for (String layer : layers) {
-            for (ChangeKind k : ChangeKind.values()) {
-                counter("deadwatch.regime.changes", "Confirmed regime changes.",
-                        Tags.of("layer", layer, "kind", k.label()));
-            }
-            gauge("deadwatch.regime", "Regime number, +1 at each confirmed change.", Tags.of("layer", layer)).value = 0;
+            regimeChanges.computeIfAbsent(layer, l -> {
+                EnumMap<ChangeKind, Counter> byKind = new EnumMap<>(ChangeKind.class);
+                for (ChangeKind k : ChangeKind.values()) {
+                    byKind.put(k, track(Counter.builder("deadwatch.regime.changes").description("Confirmed regime changes.")
+                            .tags(base).tag("layer", l).tag("kind", k.label()).register(requireRegistry())));
+                }
+                return byKind;
+            });
+            regimes.computeIfAbsent(layer, l -> {
+                AtomicInteger n = new AtomicInteger();
+                track(Gauge.builder("deadwatch.regime", n, AtomicInteger::get)
+                        .description("Regime number, +1 at each confirmed change.").tags(base).tag("layer", l)
+                        .strongReference(true).register(requireRegistry()));
+                return n;
+            });
         }
-    }
-
-    /** @param step training step of the newest completed read */
-    public void step(long step) {
-        set("deadwatch.step", Tags.empty(), step);
     }
 
     /** @param loss training loss @param accuracy training accuracy or NaN */
     public void train(double loss, double accuracy) {
-        set("deadwatch.train.loss", Tags.empty(), loss);
-        setIfRegistered("deadwatch.train.accuracy", Tags.empty(), accuracy);
+        trainLoss.value = loss;
+        trainAccuracy.value = accuracy;
     }
 
     /** @param loss validation loss @param accuracy validation accuracy or NaN */
     public void validation(double loss, double accuracy) {
-        set("deadwatch.validation.loss", Tags.empty(), loss);
-        setIfRegistered("deadwatch.validation.accuracy", Tags.empty(), accuracy);
+        validationLoss.value = loss;
+        validationAccuracy.value = accuracy;
     }
 
     /** Counts a snapshot. */
     public void snapshot() {
-        counter("deadwatch.snapshots", "Snapshots taken.", Tags.empty()).increment();
+        snapshots.increment();
     }
 
     /** @param reason one of {@link #SKIP_REASONS} */
     public void skipped(String reason) {
-        if (!SKIP_REASONS.contains(reason)) {
-            throw new IllegalArgumentException("unknown skip reason '" + reason + "'");
+        Counter c = skipped.get(reason);
+        if (c == null) {
+            throw new IllegalArgumentException("unknown skip reason '" + reason + "', expected one of " + SKIP_REASONS);
         }
-        counter("deadwatch.reads.skipped", "Reads not done, by reason.", Tags.of("reason", reason)).increment();
+        c.increment();
     }
 
-    /** @param read one of {@link #READS} @param seconds time spent */
+    /** @param read a read's name @param seconds time spent */
     public void readTime(String read, double seconds) {
-        timer("deadwatch.read", "Time per read.", Tags.of("read", read))
-                .record((long) (seconds * 1e9), TimeUnit.NANOSECONDS);
+        readTimer(read).record((long) (seconds * 1e9), TimeUnit.NANOSECONDS);
     }
 
     /** @param nanos time the training thread was held */
     public void pause(long nanos) {
-        timer("deadwatch.training.pause", "Time the training thread was held per snapshot.", Tags.empty())
-                .record(nanos, TimeUnit.NANOSECONDS);
+        pause.record(nanos, TimeUnit.NANOSECONDS);
     }
 
-    /** @param layer block path @param kind what changed @param regime the new regime number */
-    public void regimeChange(String layer, ChangeKind kind, int regime) {
-        counter("deadwatch.regime.changes", "Confirmed regime changes.",
-                Tags.of("layer", layer, "kind", kind.label())).increment();
-        regime(layer, regime);
-    }
-
-    /** @param layer block path @param regime current regime number */
-    public void regime(String layer, int regime) {
-        set("deadwatch.regime", Tags.of("layer", layer), regime);
+    /** @param change a confirmed regime change: its layer's regime number and a count per kind */
+    public void regimeChange(RegimeChange change) {
+        registerLayers(List.of(change.layer()));
+        regimes.get(change.layer()).set(change.regime());
+        EnumMap<ChangeKind, Counter> byKind = regimeChanges.get(change.layer());
+        for (ChangeKind k : change.kinds()) {
+            byKind.get(k).increment();
+        }
     }
 
     /**
-     * Publishes one snapshot's reads.
+     * Publishes one snapshot's reads: the per-layer series of its DDS and LayerNorm results, the
+     * order classes and {@code λ_dead} of its census (when the order read ran to its end), the
+     * time of each read, and the step.
      *
      * @param report the reads
      * @param slopes {@code layer|side} → temporal slope of {@code log det⁺}
      */
-    public void publish(ReadReport report, Map<String, Double> slopes) {
-        for (DdsResult r : report.dds()) {
-            Tags t = Tags.of("layer", r.layer(), "side", r.side().label());
-            set("deadwatch.dead.directions", "Headline dead count round(D(eps_dead)) beyond structural kernels.",
-                    t, r.deadCount() < 0 ? Double.NaN : r.deadCount());
+    public synchronized void publish(ReadReport report, Map<String, Double> slopes) {
+        List<DdsResult> dds = report.dds();
+        Function<DdsResult, Tags> side = r -> Tags.of("layer", r.layer(), "side", r.side().label());
+        rows(dead, dds, side, r -> r.deadCount() < 0 ? Double.NaN : r.deadCount());
+        List<Row<?>> profile = new ArrayList<>();
+        for (DdsResult r : dds) {
             for (int i = 0; i < Spectrum.PROFILE_EPS.length; i++) {
-                set("deadwatch.dead.directions.profile", "Volume slope D(eps).",
-                        t.and("eps", epsLabel(Spectrum.PROFILE_EPS[i])), r.profile()[i]);
+                profile.add(Row.of(side.apply(r).and("eps", epsLabel(Spectrum.PROFILE_EPS[i])), r.profile()[i]));
             }
-            set("deadwatch.dds.logdet.active", "Active volume log det+.", t, r.logDetActive());
-            set("deadwatch.dds.lambda.min", "Relative lambda_min+.", t, r.lambdaMin());
-            set("deadwatch.dds.effective.rank", "Effective rank exp(entropy).", t, r.effectiveRank());
-            set("deadwatch.dds.logdet.slope", "Temporal slope of log det+ per 1000 steps.", t,
-                    slopes.getOrDefault(r.layer() + "|" + r.side().label(), Double.NaN));
         }
-        for (LayerNormResult r : report.layerNorms()) {
-            Tags t = Tags.of("layer", r.layer());
-            set("deadwatch.layernorm.kernel.rayleigh", "Relative Rayleigh quotient along gamma^-1.", t, r.rayleigh());
-            set("deadwatch.layernorm.kernel.alignment", "|u . e_min|.", t, r.alignment());
-            set("deadwatch.layernorm.gamma.min.abs", "min |gamma_i|.", t, r.gammaMinAbs());
-            set("deadwatch.layernorm.extra.dead", "Dead directions beyond the kernel.", t, r.extraDead());
-        }
+        deadProfile.register(profile, true);
+        rows(logDetActive, dds, side, DdsResult::logDetActive);
+        rows(lambdaMin, dds, side, DdsResult::lambdaMin);
+        rows(effectiveRank, dds, side, DdsResult::effectiveRank);
+        rows(logDetSlope, dds, side,
+                r -> slopes.getOrDefault(r.layer() + "|" + r.side().label(), Double.NaN));
+        List<LayerNormResult> norms = report.layerNorms();
+        Function<LayerNormResult, Tags> layer = r -> Tags.of("layer", r.layer());
+        rows(kernelRayleigh, norms, layer, LayerNormResult::rayleigh);
+        rows(kernelAlignment, norms, layer, LayerNormResult::alignment);
+        rows(gammaMinAbs, norms, layer, LayerNormResult::gammaMinAbs);
+        rows(extraDead, norms, layer, LayerNormResult::extraDead);
         if (report.orderRead()) {
-            for (Map.Entry<String, Census> e : report.census().entrySet()) {
-                Tags t = Tags.of("layer", e.getKey());
-                for (String label : ORDER_LABELS) {
-                    set("deadwatch.directions", "Order-read candidates in each class.",
-                            t.and("order", label), 0);
-                }
-                Map<String, Integer> counts = new java.util.HashMap<>();
-                for (OrderResult r : report.orders()) {
-                    if (r.layer().equals(e.getKey())) {
-                        counts.merge(r.orderLabel(), 1, Integer::sum);
-                    }
-                }
-                counts.forEach((label, n) -> set("deadwatch.directions", "Order-read candidates in each class.",
-                        t.and("order", label), n));
-                set("deadwatch.learning.coefficient.dead", "Sum of 1/(2k) over the layer's dead directions.",
-                        t, e.getValue().lambdaDead());
-            }
+            publishCensus(report.census());
         }
-        step(report.step());
+        report.seconds().forEach(this::readTime);
+        step.value = report.step();
+    }
+
+    private void publishCensus(Map<String, Census> census) {
+        censusLayers.addAll(census.keySet());
+        List<Row<?>> classes = new ArrayList<>();
+        List<Row<?>> lambda = new ArrayList<>();
+        for (String l : censusLayers) {
+            Census c = census.get(l);
+            for (String label : ORDER_LABELS) {
+                classes.add(Row.of(Tags.of("layer", l, "order", label), c == null ? 0 : c.count(label)));
+            }
+            lambda.add(Row.of(Tags.of("layer", l), c == null ? 0 : c.lambdaDead()));
+        }
+        directions.register(classes, true);
+        lambdaDead.register(lambda, true);
     }
 
     /** @return the eps label, e.g. {@code 1e-4} */
@@ -224,46 +276,28 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
         return String.format(Locale.ROOT, "1e%d", (int) Math.round(Math.log10(eps)));
     }
 
-    private void set(String name, Tags tags, double value) {
-        Holder h = gauges.get(key(name, tags));
-        if (h == null) {
-            throw new IllegalStateException("gauge " + name + tags + " is not registered");
+    private static <R> void rows(MultiGauge g, List<R> results, Function<R, Tags> tags, ToDoubleFunction<R> value) {
+        List<Row<?>> rows = new ArrayList<>(results.size());
+        for (R r : results) {
+            rows.add(Row.of(tags.apply(r), value.applyAsDouble(r)));
         }
-        h.value = value;
+        g.register(rows, true);
     }
 
-    private void setIfRegistered(String name, Tags tags, double value) {
-        Holder h = gauges.get(key(name, tags));
-        if (h != null) {
-            h.value = value;
-        }
+    private void gauge(String name, String description, Tags tags, Value value) {
+        track(Gauge.builder(name, value, Value::get).description(description).tags(base.and(tags))
+                .strongReference(true).register(requireRegistry()));
     }
 
-    private void set(String name, String description, Tags tags, double value) {
-        gauge(name, description, tags).value = value;
+    private MultiGauge multi(String name, String description) {
+        MultiGauge g = MultiGauge.builder(name).description(description).tags(base).register(requireRegistry());
+        multiGauges.add(g);
+        return g;
     }
 
-    private static String key(String name, Tags tags) {
-        return name + tags;
-    }
-
-    private Holder gauge(String name, String description, Tags tags) {
-        return gauges.computeIfAbsent(key(name, tags), k -> {
-            Holder h = new Holder();
-            track(Gauge.builder(name, h, Holder::get).description(description)
-                    .tags(base.and(tags)).strongReference(true).register(requireRegistry()));
-            return h;
-        });
-    }
-
-    private Counter counter(String name, String description, Tags tags) {
-        return counters.computeIfAbsent(key(name, tags), k -> track(Counter.builder(name)
-                .description(description).tags(base.and(tags)).register(requireRegistry())));
-    }
-
-    private Timer timer(String name, String description, Tags tags) {
-        return timers.computeIfAbsent(key(name, tags), k -> track(Timer.builder(name)
-                .description(description).tags(base.and(tags)).register(requireRegistry())));
+    private Timer readTimer(String read) {
+        return readTimers.computeIfAbsent(read, r -> track(Timer.builder("deadwatch.read").description("Time per read.")
+                .tags(base).tag("read", r).register(requireRegistry())));
     }
 
     /** Remembers a registered meter, so {@link #close()} can remove it; @return the meter */
@@ -284,19 +318,17 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
 
     /** Removes every meter this binder registered. */
     @Override
-    public void close() {
+    public synchronized void close() {
         MeterRegistry reg = registry;
         if (reg == null) {
             return;
         }
+        for (MultiGauge g : multiGauges) {
+            g.register(List.of(), true);
+        }
         synchronized (meters) {
-            for (Meter m : meters) {
-                reg.remove(m);
-            }
+            meters.forEach(reg::remove);
             meters.clear();
         }
-        gauges.clear();
-        counters.clear();
-        timers.clear();
     }
 }

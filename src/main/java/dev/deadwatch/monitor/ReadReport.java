@@ -1,33 +1,86 @@
 package dev.deadwatch.monitor;
 
 import dev.deadwatch.census.Census;
+import dev.deadwatch.census.CensusRead;
+import dev.deadwatch.order.OrderResult;
 import dev.deadwatch.reads.DdsResult;
 import dev.deadwatch.reads.LayerNormResult;
-import dev.deadwatch.order.OrderResult;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
- * Everything one snapshot's reads produced.
+ * Everything one snapshot's reads produced: their results, in the order the reads added them,
+ * found by type ({@link #results(Class)}), with shortcuts for the built-in reads.
  *
  * @param step training step of the snapshot
- * @param dds DDS results, activation side then Fisher side
- * @param layerNorms LayerNorm reads
- * @param orders order reads (empty when the order read did not run this snapshot)
- * @param census per-layer census of the order reads (empty likewise)
- * @param orderRead whether the order read ran
- * @param seconds read name ({@code dds}, {@code layernorm}, {@code fisher}, {@code order}) →
- *     seconds spent
+ * @param results every read's results, in the order added
+ * @param abandoned reads that stopped before they finished (they added nothing)
+ * @param seconds read name → seconds spent, for every read that ran (abandoned ones included)
  */
-public record ReadReport(long step, List<DdsResult> dds, List<LayerNormResult> layerNorms,
-        List<OrderResult> orders, Map<String, Census> census, boolean orderRead,
-        Map<String, Double> seconds) {
+public record ReadReport(long step, List<Object> results, Set<String> abandoned, Map<String, Double> seconds) {
+
     /** Copies. */
     public ReadReport {
-        dds = List.copyOf(dds);
-        layerNorms = List.copyOf(layerNorms);
-        orders = List.copyOf(orders);
-        census = Map.copyOf(census);
+        results = List.copyOf(results);
+        abandoned = Set.copyOf(abandoned);
         seconds = Map.copyOf(seconds);
+    }
+
+    /**
+     * @param <T> the result type
+     * @param type the result type
+     * @return the results of that type, in the order added
+     */
+    public <T> List<T> results(Class<T> type) {
+        List<T> out = new ArrayList<>();
+        for (Object r : results) {
+            if (type.isInstance(r)) {
+                out.add(type.cast(r));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * @param read a read's name
+     * @return whether that read ran to its end on this snapshot
+     */
+    public boolean ran(String read) {
+        return seconds.containsKey(read) && !abandoned.contains(read);
+    }
+
+    /** @return the DDS results, activation side then Fisher side */
+    public List<DdsResult> dds() {
+        List<DdsResult> out = results(DdsResult.class);
+        out.sort(Comparator.comparing(DdsResult::side)); // stable: each side in layer order
+        return out;
+    }
+
+    /** @return the LayerNorm reads */
+    public List<LayerNormResult> layerNorms() {
+        return results(LayerNormResult.class);
+    }
+
+    /** @return the order reads (empty when the order read did not run to its end) */
+    public List<OrderResult> orders() {
+        return results(OrderResult.class);
+    }
+
+    /** @return layer → census of its order reads (empty likewise) */
+    public Map<String, Census> census() {
+        Map<String, Census> out = new LinkedHashMap<>();
+        for (Census c : results(Census.class)) {
+            out.put(c.scope(), c);
+        }
+        return out;
+    }
+
+    /** @return whether the order read ran to its end */
+    public boolean orderRead() {
+        return ran(CensusRead.NAME);
     }
 }

@@ -1,44 +1,40 @@
 package dev.deadwatch.monitor;
 
-import ai.djl.nn.Block;
-import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
 import ai.djl.training.loss.Loss;
 import dev.deadwatch.capture.BlockPaths;
 import dev.deadwatch.capture.ModelProbe;
-import dev.deadwatch.census.Census;
-import dev.deadwatch.order.Candidate;
+import dev.deadwatch.census.CensusRead;
 import dev.deadwatch.detectors.Detector;
-import dev.deadwatch.detectors.DetectorContext;
+import dev.deadwatch.linalg.Spectrum;
 import dev.deadwatch.reads.DdsRead;
-import dev.deadwatch.reads.DdsResult;
 import dev.deadwatch.reads.FisherGramRead;
 import dev.deadwatch.reads.LayerNormRead;
-import dev.deadwatch.reads.LayerNormResult;
-import dev.deadwatch.order.OrderRead;
-import dev.deadwatch.order.OrderResult;
+import dev.deadwatch.reads.Read;
+import dev.deadwatch.reads.ReadContext;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.OptionalInt;
+import java.util.Objects;
 import java.util.Set;
 import java.util.function.LongPredicate;
+import java.util.function.Predicate;
 
-/** Runs the reads of one snapshot on a model bound to its probe batch. */
+/**
+ * Runs the reads of one snapshot, in order, on a model bound to its probe batch, and times
+ * each. The built-in suite ({@link #defaults}) is the Fisher side, the LayerNorm read, the DDS
+ * read and the order read with its census; any {@link Read} can be added.
+ */
 public final class ReadSuite {
 
-    private final DdsRead dds;
-    private final LayerNormRead layerNorm;
-    private final OrderRead order;
-    private final List<Detector> detectors;
+    private final List<Read> reads;
     private final ReadObserver observer;
 
     /**
-     * Told the name of each read ({@code layernorm}, {@code dds}, {@code fisher}, {@code order})
-     * just before it starts, on the thread that runs it: for tracing and profiling. An exception it
-     * throws fails that read as any read failure would.
+     * Told the name of each read just before it starts, on the thread that runs it: for tracing
+     * and profiling. An exception it throws fails that read as any read failure would.
      */
     @FunctionalInterface
     public interface ReadObserver {
@@ -53,27 +49,45 @@ public final class ReadSuite {
     }
 
     /**
-     * @param maxRows row cap of the activation matrices
-     * @param detectors detectors supplying order-read candidates
-     * @param seed seed of the order read's reference directions
+     * @param reads the reads, run in this order; names must be distinct
+     * @param observer told of each read before it starts
      */
-    public ReadSuite(int maxRows, List<Detector> detectors, long seed) {
-        this(maxRows, detectors, seed, ReadObserver.NONE);
+    public ReadSuite(List<Read> reads, ReadObserver observer) {
+        this.reads = List.copyOf(reads);
+        this.observer = Objects.requireNonNull(observer, "observer");
+        Set<String> names = new HashSet<>();
+        for (Read r : this.reads) {
+            if (!names.add(r.name())) {
+                throw new IllegalArgumentException("two reads are named '" + r.name() + "'");
+            }
+        }
     }
 
     /**
+     * The built-in reads: the Fisher side (when {@code fisher}), the LayerNorm read, the DDS
+     * read and the order read with its census.
+     *
      * @param maxRows row cap of the activation matrices
      * @param detectors detectors supplying order-read candidates
      * @param seed seed of the order read's reference directions
-     * @param observer told of each read before it starts
+     * @param fisher whether to read the Fisher side of Linear layers
+     * @return the reads, in the order they run
      */
-    public ReadSuite(int maxRows, List<Detector> detectors, long seed, ReadObserver observer) {
-        this.observer = java.util.Objects.requireNonNull(observer, "observer");
-        this.dds = new DdsRead(maxRows, dev.deadwatch.linalg.Spectrum.DEFAULT_FLOOR,
-                dev.deadwatch.linalg.Spectrum.EPS_DEAD);
-        this.layerNorm = new LayerNormRead(maxRows, dev.deadwatch.linalg.Spectrum.EPS_DEAD);
-        this.order = new OrderRead(seed);
-        this.detectors = List.copyOf(detectors);
+    public static List<Read> defaults(int maxRows, List<Detector> detectors, long seed, boolean fisher) {
+        DdsRead dds = new DdsRead(maxRows, Spectrum.DEFAULT_FLOOR, Spectrum.EPS_DEAD);
+        List<Read> out = new ArrayList<>();
+        if (fisher) { // first: its forward and backward pass run before the activations are recorded
+            out.add(new FisherGramRead(dds));
+        }
+        out.add(new LayerNormRead(maxRows, Spectrum.EPS_DEAD));
+        out.add(dds);
+        out.add(new CensusRead(detectors, seed));
+        return out;
+    }
+
+    /** @return the reads' names, in the order they run */
+    public List<String> names() {
+        return reads.stream().map(Read::name).toList();
     }
 
     /**
@@ -103,110 +117,50 @@ public final class ReadSuite {
     }
 
     /**
+     * Reads one snapshot with every read due and no budget.
+     *
+     * @param probe the model on the probe batch
+     * @param step training step
+     * @param loss the training loss, or {@code null} (the Fisher side then does not apply)
+     * @return the report
+     */
+    public ReadReport read(ModelProbe probe, long step, Loss loss) {
+        return read(probe, step, loss, read -> true, nanos -> true);
+    }
+
+    /**
      * Reads one snapshot.
      *
      * @param probe the model on the probe batch
      * @param step training step
-     * @param withOrder whether to run the order read this time
-     * @param fisher Fisher-side results computed before (see {@link #fisher}), may be empty
+     * @param loss the training loss, or {@code null} (the Fisher side then does not apply)
+     * @param due whether a read (by name) is due this time (the order read runs every few snapshots)
+     * @param fits given the nanoseconds a read still needs, whether the budget allows them
      * @return the report
      */
-    public ReadReport read(ModelProbe probe, long step, boolean withOrder, List<DdsResult> fisher) {
-        return read(probe, step, withOrder, fisher, nanos -> true);
-    }
-
-    /**
-     * Reads one snapshot, with a budget on the order read: after its first candidate the cost of
-     * the rest is estimated (first candidate's time × candidates left) and offered to
-     * {@code orderFits}; when refused, the order read stops and the report carries none (a
-     * partial census would undercount), so {@link ReadReport#orderRead()} is false.
-     *
-     * @param probe the model on the probe batch
-     * @param step training step
-     * @param withOrder whether to run the order read this time
-     * @param fisher Fisher-side results computed before (see {@link #fisher}), may be empty
-     * @param orderFits given the estimated nanoseconds the rest of the order read needs, whether
-     *     it may go on
-     * @return the report
-     */
-    public ReadReport read(ModelProbe probe, long step, boolean withOrder, List<DdsResult> fisher,
-            LongPredicate orderFits) {
+    public ReadReport read(ModelProbe probe, long step, Loss loss, Predicate<String> due, LongPredicate fits) {
         Map<String, Double> seconds = new LinkedHashMap<>();
-        List<String> layers = tappedLayers(probe.paths());
-        List<LayerNormResult> norms = new ArrayList<>();
-        List<DdsResult> results = new ArrayList<>();
-        try (ModelProbe.Capture cap = probe.capture(new LinkedHashSet<>(layers), Set.of(), Set.of(), false)) {
-            before("layernorm");
-            long t0 = System.nanoTime();
-            Map<String, Integer> kernels = new LinkedHashMap<>();
-            for (String layer : layers) {
-                Block b = probe.paths().blockAt(layer);
-                Parameter gamma = DetectorContext.parameter(b, "gamma");
-                if (gamma != null && cap.session().outputs().containsKey(layer)) {
-                    LayerNormResult r = layerNorm.read(layer, DetectorContext.values(gamma),
-                            cap.session().outputs().get(layer), cap.manager());
-                    norms.add(r);
-                    kernels.put(layer, r.kernel() ? 1 : 0);
-                }
+        int lastWithActivations = -1;
+        for (int i = 0; i < reads.size(); i++) {
+            if (reads.get(i).needsActivations()) {
+                lastWithActivations = i;
             }
-            before("dds");
-            long t1 = System.nanoTime();
-            for (String layer : layers) {
-                var calls = cap.session().outputs().get(layer);
-                if (calls != null) {
-                    results.add(dds.activation(layer, calls, kernels.getOrDefault(layer, 0), cap.manager()));
-                }
-            }
-            long t2 = System.nanoTime();
-            if (!norms.isEmpty()) {
-                seconds.put("layernorm", (t1 - t0) / 1e9);
-            }
-            seconds.put("dds", (t2 - t1) / 1e9);
         }
-        results.addAll(fisher);
-        List<OrderResult> orders = new ArrayList<>();
-        Map<String, Census> census = new LinkedHashMap<>();
-        if (withOrder) {
-            before("order");
-            long t0 = System.nanoTime();
-            DetectorContext ctx = new DetectorContext(probe);
-            List<Candidate> candidates = new ArrayList<>();
-            for (Detector d : detectors) {
-                candidates.addAll(d.detect(ctx));
-            }
-            OrderRead.Batch batch = order.batch(); // candidates on the same tensors share a reference
-            for (int i = 0; i < candidates.size(); i++) {
-                long c0 = System.nanoTime();
-                orders.add(batch.read(probe, candidates.get(i)));
-                if (i == 0 && candidates.size() > 1
-                        && !orderFits.test((System.nanoTime() - c0) * (candidates.size() - 1))) {
-                    seconds.put("order", (System.nanoTime() - t0) / 1e9);
-                    return new ReadReport(step, results, norms, List.of(), Map.of(), false, seconds);
+        try (ReadContext ctx = new ReadContext(probe, step, loss, tappedLayers(probe.paths()), due, fits)) {
+            for (int i = 0; i < reads.size(); i++) {
+                Read read = reads.get(i);
+                if (read.appliesTo(ctx)) {
+                    before(read.name());
+                    long t0 = System.nanoTime();
+                    read.read(ctx);
+                    seconds.put(read.name(), (System.nanoTime() - t0) / 1e9);
+                }
+                if (i == lastWithActivations) {
+                    ctx.releaseActivations(); // the reads after run forward passes of their own
                 }
             }
-            Map<String, List<OrderResult>> byLayer = new LinkedHashMap<>();
-            for (OrderResult r : orders) {
-                byLayer.computeIfAbsent(r.layer(), k -> new ArrayList<>()).add(r);
-            }
-            byLayer.forEach((layer, rs) -> census.put(layer, Census.of(layer, rs, OptionalInt.empty())));
-            seconds.put("order", (System.nanoTime() - t0) / 1e9);
+            return new ReadReport(step, ctx.results(), ctx.abandoned(), seconds);
         }
-        return new ReadReport(step, results, norms, orders, census, withOrder, seconds);
-    }
-
-    /**
-     * The Fisher side on the given model (needs labels). Its backward pass runs with autograd on
-     * for the calling thread only ({@link dev.deadwatch.capture.GradMode#withGradient}), so it may
-     * run on the analysis worker on the replica while the trainer trains; on the training model
-     * itself, call it between steps.
-     *
-     * @param probe the model on the probe batch
-     * @param loss the training loss
-     * @return one result per Linear layer
-     */
-    public List<DdsResult> fisher(ModelProbe probe, Loss loss) {
-        before("fisher");
-        return new FisherGramRead(dds).read(probe, fisherLayers(probe.paths()), loss);
     }
 
     private void before(String read) {

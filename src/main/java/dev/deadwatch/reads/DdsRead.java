@@ -3,14 +3,16 @@ package dev.deadwatch.reads;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.deadwatch.linalg.Spectrum;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The DDS spectral read (METHOD §2, arXiv 2606.21158): spectrum of the centred activation
  * covariance of a layer (or of a Fisher Gram), its active volume {@code log det⁺}, relative
  * {@code λ_min+}, volume-slope profile {@code D(ε)} and headline dead count, effective rank.
  */
-public final class DdsRead {
+public final class DdsRead implements Read {
 
     private final int maxRows;
     private final double floor;
@@ -39,6 +41,37 @@ public final class DdsRead {
         this.maxRows = maxRows;
         this.floor = floor;
         this.epsDead = epsDead;
+    }
+
+    /** @return {@code dds} */
+    @Override
+    public String name() {
+        return "dds";
+    }
+
+    @Override
+    public boolean needsActivations() {
+        return true;
+    }
+
+    /**
+     * Reads the activation side of every tapped layer; a layer the LayerNorm read found with its
+     * kernel (a {@link LayerNormResult} before this read) has that one structural direction
+     * subtracted from its headline.
+     */
+    @Override
+    public void read(ReadContext ctx) {
+        Map<String, Integer> kernels = new HashMap<>();
+        for (LayerNormResult r : ctx.results(LayerNormResult.class)) {
+            kernels.put(r.layer(), r.kernel() ? 1 : 0);
+        }
+        Map<String, List<NDArray>> outputs = ctx.activations().outputs();
+        for (String layer : ctx.layers()) {
+            List<NDArray> calls = outputs.get(layer);
+            if (calls != null) {
+                ctx.add(activation(layer, calls, kernels.getOrDefault(layer, 0), ctx.scratch()));
+            }
+        }
     }
 
     /**

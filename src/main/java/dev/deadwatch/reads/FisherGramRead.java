@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
+import ai.djl.nn.core.Linear;
 import ai.djl.training.loss.Loss;
 import ai.djl.util.Pair;
 import dev.deadwatch.capture.GradMode;
@@ -29,13 +30,35 @@ import java.util.Set;
  * <p>Layers not called exactly once per forward pass are skipped. Parameter gradients touched by the backward pass are restored afterwards, so a read on the
  * training model leaves the next training step unchanged.
  */
-public final class FisherGramRead {
+public final class FisherGramRead implements Read {
 
     private final DdsRead dds;
 
     /** @param dds the read whose observables are taken on {@code G} */
     public FisherGramRead(DdsRead dds) {
         this.dds = dds;
+    }
+
+    /** @return {@code fisher} */
+    @Override
+    public String name() {
+        return "fisher";
+    }
+
+    /** Applies when the probe has labels and the training loss is known. */
+    @Override
+    public boolean appliesTo(ReadContext ctx) {
+        return !ctx.probe().labels().isEmpty() && ctx.loss().isPresent();
+    }
+
+    /**
+     * Reads every Linear layer. Its backward pass runs with autograd on for the calling thread
+     * only ({@link GradMode#withGradient}), so it may run on the read worker on the replica while
+     * the trainer trains; on the training model itself, run it between steps.
+     */
+    @Override
+    public void read(ReadContext ctx) {
+        read(ctx.probe(), ctx.probe().paths().pathsOf(Linear.class), ctx.loss().orElseThrow()).forEach(ctx::add);
     }
 
     /**

@@ -2,10 +2,12 @@ package dev.deadwatch.reads;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.nn.Parameter;
 import dev.deadwatch.capture.ParameterState;
 import dev.deadwatch.linalg.Spectrum;
 import dev.deadwatch.linalg.SymmetricEigen;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The forward-pass-only LayerNorm inverse-scale read (METHOD §1, arXiv 2606.19491).
@@ -16,7 +18,7 @@ import java.util.List;
  * Rayleigh quotient along {@code u}, its alignment with the bottom eigenvector (with the bottom
  * eigenspace when other directions are dead too), and the dead directions beyond {@code u}.
  */
-public final class LayerNormRead {
+public final class LayerNormRead implements Read {
 
     /** Below this relative Rayleigh quotient the kernel is present (mean-subtracting norm). */
     public static final double KERNEL_RAYLEIGH = 1e-6;
@@ -42,6 +44,40 @@ public final class LayerNormRead {
         }
         this.maxRows = maxRows;
         this.epsDead = epsDead;
+    }
+
+    /** @return {@code layernorm} */
+    @Override
+    public String name() {
+        return "layernorm";
+    }
+
+    /** Applies when some tapped layer has a {@code gamma}. */
+    @Override
+    public boolean appliesTo(ReadContext ctx) {
+        for (String layer : ctx.layers()) {
+            if (ParameterState.parameter(ctx.probe().paths().blockAt(layer), "gamma") != null) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    @Override
+    public boolean needsActivations() {
+        return true;
+    }
+
+    /** Reads every tapped layer that has a {@code gamma}, on its recorded outputs. */
+    @Override
+    public void read(ReadContext ctx) {
+        Map<String, List<NDArray>> outputs = ctx.activations().outputs();
+        for (String layer : ctx.layers()) {
+            Parameter gamma = ParameterState.parameter(ctx.probe().paths().blockAt(layer), "gamma");
+            if (gamma != null && outputs.containsKey(layer)) {
+                ctx.add(read(layer, ParameterState.values(gamma), outputs.get(layer), ctx.scratch()));
+            }
+        }
     }
 
     /**

@@ -16,14 +16,20 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
+import java.util.Set;
+import java.util.TreeSet;
+import dev.deadwatch.regime.RegimeChange;
+import dev.deadwatch.regime.Signature;
 import org.junit.jupiter.api.Test;
 
 class DeadwatchMetricsTest {
 
+    private static final List<String> READS = List.of("fisher", "layernorm", "dds", "order");
+
     @Test
     void everyMeterCarriesRunAndModelAndReadsNaNUntilKnown() {
         SimpleMeterRegistry reg = new SimpleMeterRegistry();
-        DeadwatchMetrics m = new DeadwatchMetrics("r1", "mlp", "0.1.0", "PyTorch 2.7.1", "float64");
+        DeadwatchMetrics m = new DeadwatchMetrics("r1", "mlp", new BuildInfo("0.1.0", "PyTorch 2.7.1", "float64"), READS);
         m.bindTo(reg);
         assertThat(reg.get("deadwatch.info").tag("version", "0.1.0").tag("engine", "PyTorch 2.7.1")
                 .tag("precision", "float64").tag("run", "r1").tag("model", "mlp").gauge().value()).isEqualTo(1.0);
@@ -41,14 +47,15 @@ class DeadwatchMetricsTest {
     @Test
     void regimeCountersAreRegisteredAtZeroPerLayerAndKind() {
         SimpleMeterRegistry reg = new SimpleMeterRegistry();
-        DeadwatchMetrics m = new DeadwatchMetrics("r", "m", "v", "e", "float32");
+        DeadwatchMetrics m = new DeadwatchMetrics("r", "m", new BuildInfo("v", "e", "float32"), READS);
         m.bindTo(reg);
         m.registerLayers(List.of("01Linear", "03Linear"));
         for (ChangeKind k : ChangeKind.values()) {
             assertThat(reg.get("deadwatch.regime.changes").tag("layer", "03Linear").tag("kind", k.label())
                     .counter().count()).isZero();
         }
-        m.regimeChange("01Linear", ChangeKind.NEW_ORDER, 1);
+        m.regimeChange(new RegimeChange("01Linear", 100, 1, new Signature(0, new TreeSet<>(), false),
+                new Signature(0, new TreeSet<>(List.of(2)), false), Set.of(ChangeKind.NEW_ORDER)));
         assertThat(reg.get("deadwatch.regime.changes").tag("layer", "01Linear").tag("kind", "new_order")
                 .counter().count()).isEqualTo(1);
         assertThat(reg.get("deadwatch.regime").tag("layer", "01Linear").gauge().value()).isEqualTo(1);
@@ -57,7 +64,7 @@ class DeadwatchMetricsTest {
     @Test
     void publishSetsEveryPerLayerSeriesFromTheReads() {
         SimpleMeterRegistry reg = new SimpleMeterRegistry();
-        DeadwatchMetrics m = new DeadwatchMetrics("r", "m", "v", "e", "float32");
+        DeadwatchMetrics m = new DeadwatchMetrics("r", "m", new BuildInfo("v", "e", "float32"), READS);
         m.bindTo(reg);
         DdsResult dds = new DdsResult("01Linear", Side.ACTIVATION, 64, 8, -3.5, 1e-3, 5.5,
                 new double[] {4.2, 2.1, 2.01, 2.0}, 0, 2, false);
@@ -67,8 +74,8 @@ class DeadwatchMetricsTest {
         OrderResult gauge = new OrderResult("qk", "01Linear", Prediction.gauge(), Classification.GAUGE,
                 Double.NaN, 0, -1, -1, false, -20, new double[0], new double[0], new double[0]);
         Census census = Census.of("01Linear", List.of(o3, gauge), OptionalInt.empty());
-        m.publish(new ReadReport(700, List.of(dds), List.of(ln), List.of(o3, gauge),
-                Map.of("01Linear", census), true, Map.of("dds", 0.01)), Map.of("01Linear|activation", -12.5));
+        m.publish(new ReadReport(700, List.of(ln, dds, o3, gauge, census), Set.of(), Map.of("dds", 0.01, "order", 0.5)),
+                Map.of("01Linear|activation", -12.5));
         var t = reg.get("deadwatch.dead.directions").tag("layer", "01Linear").tag("side", "activation");
         assertThat(t.gauge().value()).isEqualTo(2);
         assertThat(reg.get("deadwatch.dead.directions.profile").tag("eps", "1e-4").gauge().value()).isEqualTo(2.01);

@@ -61,7 +61,7 @@ class ReadPlacementTest {
         int cores = Runtime.getRuntime().availableProcessors();
         int before = GradMode.threadsOfThisThread();
         try {
-            assertThat(workerChargeTrainingOn(cores)).isEqualTo(DeadwatchListener.CONTENDED_CHARGE);
+            assertThat(workerChargeTrainingOn(cores)).isEqualTo(ReadWorker.CONTENDED_CHARGE);
             if (cores > 1) {
                 assertThat(workerChargeTrainingOn(cores - 1)).isEqualTo(1.0);
             }
@@ -101,7 +101,7 @@ class ReadPlacementTest {
     private static Map<String, Set<String>> threadsOfEachRead(boolean replica) throws Exception {
         Map<String, Set<String>> threads = new LinkedHashMap<>();
         List<ReadReport> reports = new ArrayList<>();
-        DeadwatchListener.Builder b = DeadwatchListener.builder().optInterval(INTERVAL).optOrderEvery(1)
+        DeadwatchListenerBuilder b = DeadwatchListener.builder().optInterval(INTERVAL).optOrderEvery(1)
                 .optBudget(1.0).optOnReport(r -> {
                     synchronized (reports) {
                         reports.add(r);

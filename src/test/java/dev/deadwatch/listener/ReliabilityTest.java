@@ -195,7 +195,7 @@ class ReliabilityTest {
         // a crash mid-write (the writer fails halfway) leaves the previous file intact, no temp file
         Path target = dir.resolve("snapshot-0000000030.json");
         byte[] before = Files.readAllBytes(target);
-        assertThatThrownBy(() -> DeadwatchListener.atomicWrite(target, out -> {
+        assertThatThrownBy(() -> SnapshotFiles.atomicWrite(target, out -> {
             out.write("{\"step\": 35, \"half".getBytes(StandardCharsets.UTF_8));
             throw new IOException("disk full (injected)");
         })).hasMessageContaining("injected");
@@ -207,7 +207,7 @@ class ReliabilityTest {
 
     @Test
     void everyBuilderOptionRejectsBadValuesNamingThem() {
-        Map<String, Consumer<DeadwatchListener.Builder>> bad = new java.util.LinkedHashMap<>();
+        Map<String, Consumer<DeadwatchListenerBuilder>> bad = new java.util.LinkedHashMap<>();
         bad.put("interval must be >= 1, got 0", b -> b.optInterval(0));
         bad.put("orderEvery must be >= 1, got -3", b -> b.optOrderEvery(-3));
         bad.put("probeSize must be >= 2, got 1", b -> b.optProbeSize(1));

@@ -55,7 +55,7 @@ class FisherGramReadTest {
                 Map<String, double[]> grams = FisherGramRead.grams(mp, linears, loss);
                 assertThat(gradChecksum(net)).as("parameter gradients restored").isEqualTo(before);
                 for (int li = 0; li < linears.size(); li++) {
-                    Parameter w = DetectorContext.parameter(mp.paths().blockAt(linears.get(li)), "weight");
+                    Parameter w = ParameterState.parameter(mp.paths().blockAt(linears.get(li)), "weight");
                     double[][] g = new double[n][];
                     for (int i = 0; i < n; i++) {
                         g[i] = perSampleGradient(net, w, x.get(i + ":" + (i + 1)), y.get(i + ":" + (i + 1)), loss, m);

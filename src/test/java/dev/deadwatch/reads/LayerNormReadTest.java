@@ -34,8 +34,8 @@ class LayerNormReadTest {
                 gamma[i] = (0.1 + 3 * rnd.nextDouble()) * (rnd.nextBoolean() ? 1 : -1);
                 beta[i] = 2 * rnd.nextGaussian();
             }
-            ParameterState.write(DetectorContext.parameter(ln, "gamma").getArray(), gamma);
-            ParameterState.write(DetectorContext.parameter(ln, "beta").getArray(), beta);
+            ParameterState.write(ParameterState.parameter(ln, "gamma").getArray(), gamma);
+            ParameterState.write(ParameterState.parameter(ln, "beta").getArray(), beta);
             // inputs: a non-isotropic, shifted distribution
             int rows = 4 * d + 50;
             double[] x = new double[rows * d];
@@ -84,7 +84,7 @@ class LayerNormReadTest {
             if (layerNormOutputs) {
                 LayerNorm ln = LayerNorm.builder().build();
                 ln.initialize(m, DataType.FLOAT64, new Shape(1, d));
-                ParameterState.write(DetectorContext.parameter(ln, "gamma").getArray(), gamma);
+                ParameterState.write(ParameterState.parameter(ln, "gamma").getArray(), gamma);
                 h = ln.forward(new ParameterStore(m, false), new NDList(h), false).head();
             }
             LayerNormRead read = new LayerNormRead();
@@ -114,7 +114,7 @@ class LayerNormReadTest {
             for (int i = 0; i < d; i++) {
                 gamma[i] = 0.5 + rnd.nextDouble();
             }
-            ParameterState.write(DetectorContext.parameter(ln, "gamma").getArray(), gamma);
+            ParameterState.write(ParameterState.parameter(ln, "gamma").getArray(), gamma);
             double[][] basis = new double[3][d];
             for (double[] b : basis) {
                 for (int i = 0; i < d; i++) {

@@ -90,7 +90,7 @@ class LeakAndRestoreTest {
                 dds.activation(p, cap.session().outputs().get(p), 0, cap.manager());
             }
             String ln = mp.paths().pathsOf(LayerNorm.class).get(0);
-            double[] gamma = DetectorContext.values(DetectorContext.parameter(mp.paths().blockAt(ln), "gamma"));
+            double[] gamma = ParameterState.values(ParameterState.parameter(mp.paths().blockAt(ln), "gamma"));
             new LayerNormRead().read(ln, gamma, cap.session().outputs().get(ln), cap.manager());
         }
         DetectorContext ctx = new DetectorContext(mp);
@@ -109,8 +109,8 @@ class LeakAndRestoreTest {
             try (ProbeBatch probe = ProbeBatch.copyOf(m, new NDList(m.randomNormal(new Shape(16, 6))), new NDList());
                     ModelProbe mp = new ModelProbe(model, probe, Precision.FLOAT32, OutputMetric.IDENTITY)) {
                 String before = ParameterState.checksum(model);
-                Parameter w = DetectorContext.parameter(mp.paths().blockAt("02Linear"), "weight");
-                double[] base = DetectorContext.values(w);
+                Parameter w = ParameterState.parameter(mp.paths().blockAt("02Linear"), "weight");
+                double[] base = ParameterState.values(w);
                 int[] calls = {0};
                 ParameterPath failing = new ParameterPath() {
                     @Override

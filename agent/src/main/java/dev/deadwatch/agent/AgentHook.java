@@ -1,5 +1,6 @@
 package dev.deadwatch.agent;
 
+import dev.deadwatch.listener.DeadwatchListenerBuilder;
 import ai.djl.training.Trainer;
 import ai.djl.training.listener.TrainingListener;
 import dev.deadwatch.listener.DeadwatchListener;
@@ -41,7 +42,7 @@ public final class AgentHook {
         }
         try {
             AgentArgs a = args;
-            DeadwatchListener.Builder b = DeadwatchListener.builder()
+            DeadwatchListenerBuilder b = DeadwatchListener.builder()
                     .optInterval(a.every())
                     .optOrderEvery(a.order())
                     .optBudget(a.budget())

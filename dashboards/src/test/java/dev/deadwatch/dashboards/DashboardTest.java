@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -48,6 +49,19 @@ class DashboardTest {
         for (Dashboard.Query q : Dashboard.queries(d)) {
             assertThat(q.expr()).as(q.panel()).contains("run=~\"$run\"").contains("model=~\"$model\"");
         }
+    }
+
+    @Test
+    void theContractIsDocsMetricsInThisRepositoryAndItsTableParses() throws IOException {
+        Path repository = Repo.DASHBOARDS.getParent();
+        assertThat(Repo.METRICS_CONTRACT).as("contract inside the repository")
+                .startsWith(repository).isEqualTo(repository.resolve("docs/metrics.md")).isRegularFile();
+        assertThat(Repo.contractNames()).as("names parsed from %s", Repo.METRICS_CONTRACT)
+                .contains("deadwatch_info", "deadwatch_dead_directions", "deadwatch_train_loss",
+                        "deadwatch_validation_loss", "deadwatch_regime_changes_total",
+                        "deadwatch_reads_skipped_total", "deadwatch_read_seconds_count",
+                        "deadwatch_read_seconds_sum", "deadwatch_read_seconds_max")
+                .allSatisfy(n -> assertThat(n).matches("deadwatch_[a-z0-9_]+"));
     }
 
     @Test

@@ -10,6 +10,7 @@ import dev.deadwatch.examples.Grokking;
 import dev.deadwatch.examples.NodeDeath;
 import dev.deadwatch.examples.Settings;
 import dev.deadwatch.listener.DeadwatchListener;
+import dev.deadwatch.monitor.ReadSuite;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -25,6 +26,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -77,9 +79,13 @@ class PrometheusEndToEndTest {
                 .redirectErrorStream(true).redirectOutput(tmp.resolve("prometheus.log").toFile()).start();
         await("Prometheus ready", () -> get("/-/ready").statusCode() == 200);
 
-        Grokking.Result g = Grokking.run(Settings.quiet().withSteps(GROKKING_STEPS).withEndpoint("127.0.0.1", grokkingPort));
+        // each run's first read waits until Prometheus holds a sample of the run's counters at
+        // zero: a counter first scraped after its increments hides them from increase()
+        Grokking.Result g = Grokking.run(Settings.quiet().withSteps(GROKKING_STEPS).withEndpoint("127.0.0.1", grokkingPort)
+                .withReadObserver(firstReadAfterAScrapeOf("grokking-42")));
         monitors.add(g.monitor());
-        NodeDeath.Result n = NodeDeath.run(Settings.quiet().withSteps(NODE_DEATH_STEPS).withEndpoint("127.0.0.1", nodeDeathPort));
+        NodeDeath.Result n = NodeDeath.run(Settings.quiet().withSteps(NODE_DEATH_STEPS).withEndpoint("127.0.0.1", nodeDeathPort)
+                .withReadObserver(firstReadAfterAScrapeOf("node-death-42")));
         monitors.add(n.monitor());
         monitors.forEach(m -> runs.add(m.runId()));
         // the endpoints keep serving: wait until Prometheus holds each run's final read
@@ -89,6 +95,18 @@ class PrometheusEndToEndTest {
             await("final read of " + run + " scraped",
                     () -> value("max(deadwatch_step{run=\"" + run + "\"})") == last);
         }
+    }
+
+    /** Holds the first read of a run until Prometheus has scraped the run once (at most {@link #PATIENCE}). */
+    private ReadSuite.ReadObserver firstReadAfterAScrapeOf(String run) {
+        AtomicBoolean scraped = new AtomicBoolean();
+        return read -> {
+            if (!scraped.get()) {
+                await("a first scrape of " + run,
+                        () -> value("count(deadwatch_snapshots_total{run=\"" + run + "\"})") >= 1);
+                scraped.set(true);
+            }
+        };
     }
 
     @AfterAll

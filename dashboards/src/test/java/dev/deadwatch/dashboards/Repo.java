@@ -21,7 +21,8 @@ final class Repo {
     static final Path RULES = DASHBOARDS.resolve("deadwatch-alerts.yaml");
     static final Path RULE_TESTS = DASHBOARDS.resolve("deadwatch-alerts.test.yaml");
     static final Path RUNBOOK = DASHBOARDS.resolve("RUNBOOK.md");
-    static final Path METRICS_CONTRACT = DASHBOARDS.resolve("../../shared/METRICS.md").normalize();
+    /** The metric contract: {@code docs/metrics.md} in this repository (its table rows are parsed). */
+    static final Path METRICS_CONTRACT = DASHBOARDS.resolve("../docs/metrics.md").normalize();
 
     /** The seven alerts the rule file must define. */
     static final List<String> ALERTS = List.of("DeadwatchNewSingularRegime", "DeadwatchDeadDirectionsRising",
@@ -56,7 +57,8 @@ final class Repo {
 
     /**
      * The metric names of the contract, as Prometheus spells them (counters with {@code _total},
-     * timers with {@code _seconds_count/_sum/_max}).
+     * timers with {@code _seconds_count/_sum/_max}): every table row of {@link #METRICS_CONTRACT}
+     * that starts with {@code | `deadwatch_}, its first column the names and its second the type.
      */
     static Set<String> contractNames() throws IOException {
         Set<String> names = new LinkedHashSet<>();

@@ -213,20 +213,20 @@ public final class Cells {
     private record MlpWeights(Parameter w1, Parameter b1, Parameter w2) {
         static MlpWeights of(Block seq) {
             List<Block> kids = dev.deadwatch.capture.BlockPaths.children(seq);
-            return new MlpWeights(DetectorContext.parameter(kids.get(0), "weight"),
-                    DetectorContext.parameter(kids.get(0), "bias"), DetectorContext.parameter(kids.get(2), "weight"));
+            return new MlpWeights(ParameterState.parameter(kids.get(0), "weight"),
+                    ParameterState.parameter(kids.get(0), "bias"), ParameterState.parameter(kids.get(2), "weight"));
         }
 
         double[] incoming() {
-            return DetectorContext.values(w1);
+            return ParameterState.values(w1);
         }
 
         double[] bias() {
-            return DetectorContext.values(b1);
+            return ParameterState.values(b1);
         }
 
         double[] outgoing() {
-            return DetectorContext.values(w2);
+            return ParameterState.values(w2);
         }
 
         void write(double[] incoming, double[] bias, double[] outgoing) {
@@ -278,7 +278,7 @@ public final class Cells {
         try (Model m = model(mlp(act), new Shape(64, 4), OutputMetric.IDENTITY,
                 b -> kill(b, DEAD_UNIT, false, true))) {
             Parameter w2 = m.childParam(2, "weight");
-            double[] base = DetectorContext.values(w2);
+            double[] base = ParameterState.values(w2);
             double[] dir = new double[base.length];
             Random rnd = new Random(SEED);
             for (int r = 0; r < base.length / HIDDEN; r++) {
@@ -294,7 +294,7 @@ public final class Cells {
         try (Model m = model(mlp(act), new Shape(64, 4), OutputMetric.IDENTITY,
                 b -> kill(b, DEAD_UNIT, true, true))) {
             Parameter w1 = m.childParam(0, "weight");
-            double[] base = DetectorContext.values(w1);
+            double[] base = ParameterState.values(w1);
             double[] dir = new double[base.length];
             int inDim = base.length / HIDDEN;
             Random rnd = new Random(SEED);
@@ -346,7 +346,7 @@ public final class Cells {
 
     private LayerNormResult normRead(Model m, String path) {
         Block norm = m.probe.paths().blockAt(path);
-        double[] gamma = DetectorContext.values(DetectorContext.parameter(norm, "gamma"));
+        double[] gamma = ParameterState.values(ParameterState.parameter(norm, "gamma"));
         try (ModelProbe.Capture cap = m.probe.capture(Set.of(path), Set.of(), Set.of(), false)) {
             return new LayerNormRead().read(path, gamma, cap.session().outputs().get(path),
                     cap.manager());
@@ -356,13 +356,13 @@ public final class Cells {
     private static void randomNormParams(Block seq, boolean withBeta) {
         Block norm = dev.deadwatch.capture.BlockPaths.children(seq).get(0);
         Random rnd = new Random(SEED + 2);
-        Parameter g = DetectorContext.parameter(norm, "gamma");
+        Parameter g = ParameterState.parameter(norm, "gamma");
         double[] gv = new double[NORM_WIDTH];
         for (int i = 0; i < gv.length; i++) {
             gv[i] = (0.5 + 1.5 * rnd.nextDouble()) * (rnd.nextBoolean() ? 1 : -1);
         }
         ParameterState.write(g.getArray(), gv);
-        Parameter beta = DetectorContext.parameter(norm, "beta");
+        Parameter beta = ParameterState.parameter(norm, "beta");
         if (withBeta && beta != null) {
             double[] bv = new double[NORM_WIDTH];
             for (int i = 0; i < bv.length; i++) {
@@ -374,13 +374,13 @@ public final class Cells {
 
     /** Rotates a Linear's output basis by a random orthogonal Q: W → QW, b → Qb. */
     private static void rotateOutputs(Block linear, long seed) {
-        Parameter w = DetectorContext.parameter(linear, "weight");
-        Parameter b = DetectorContext.parameter(linear, "bias");
+        Parameter w = ParameterState.parameter(linear, "weight");
+        Parameter b = ParameterState.parameter(linear, "bias");
         int rows = (int) w.getArray().getShape().get(0);
         int cols = (int) w.getArray().getShape().get(1);
         double[] q = Matrices.randomOrthogonal(rows, new Random(seed));
-        ParameterState.write(w.getArray(), Matrices.multiply(q, DetectorContext.values(w), rows, rows, cols));
-        ParameterState.write(b.getArray(), Matrices.multiply(q, DetectorContext.values(b), rows, rows, 1));
+        ParameterState.write(w.getArray(), Matrices.multiply(q, ParameterState.values(w), rows, rows, cols));
+        ParameterState.write(b.getArray(), Matrices.multiply(q, ParameterState.values(b), rows, rows, 1));
     }
 
     private void queryKey(boolean rotated) {
@@ -423,7 +423,7 @@ public final class Cells {
                     Integer.toString(r), String.format(Locale.ROOT, "%.3f", at0.profileAt(1e-4)),
                     "round = r", at0.deadCount() == r));
             // radial: move W1 out along the r dead directions
-            double[] base = DetectorContext.values(w1);
+            double[] base = ParameterState.values(w1);
             double[] dir = new double[base.length];
             for (int j = 0; j < r; j++) {
                 double[] outer = Matrices.outer(
@@ -498,8 +498,8 @@ public final class Cells {
      */
     private static double[][] rankDeficient(Block seq, int r, boolean rotated) {
         List<Block> kids = dev.deadwatch.capture.BlockPaths.children(seq);
-        Parameter w1 = DetectorContext.parameter(kids.get(0), "weight");
-        Parameter w2 = DetectorContext.parameter(kids.get(1), "weight");
+        Parameter w1 = ParameterState.parameter(kids.get(0), "weight");
+        Parameter w2 = ParameterState.parameter(kids.get(1), "weight");
         Random rnd = new Random(SEED + r);
         double[] q = rotated ? Matrices.randomOrthogonal(RRR_HIDDEN, rnd) : Matrices.identity(RRR_HIDDEN);
         // dead hidden directions: the last r columns of q (axis variant: the last r units)
@@ -571,7 +571,7 @@ public final class Cells {
             List<OrderResult> reads = new ArrayList<>();
             for (String name : List.of("a", "b", "s")) {
                 Parameter p = m.param(name);
-                double[] base = DetectorContext.values(p);
+                double[] base = ParameterState.values(p);
                 reads.add(orderRead.read(m.probe, new Candidate(name, "cell",
                         new StraightPath(List.of(p), List.of(base), List.of(new double[] {1})),
                         Prediction.none())));
@@ -658,11 +658,11 @@ public final class Cells {
         }
 
         Parameter param(String name) {
-            return DetectorContext.parameter(probe.block(), name);
+            return ParameterState.parameter(probe.block(), name);
         }
 
         Parameter childParam(int child, String name) {
-            return DetectorContext.parameter(
+            return ParameterState.parameter(
                     dev.deadwatch.capture.BlockPaths.children(probe.block()).get(child), name);
         }
 

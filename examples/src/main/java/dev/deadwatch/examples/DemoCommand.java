@@ -64,7 +64,7 @@ public final class DemoCommand implements Callable<Integer> {
         if (port < 0 || port > 65535) {
             throw new ParameterException(spec.commandLine(), "--port must be in 0..65535, got " + port);
         }
-        Settings s = new Settings(steps, interval, host, port, out, null, true, seed);
+        Settings s = new Settings(steps, interval, host, port, out, null, true, seed, null);
         DeadwatchListener monitor;
         String title;
         switch (example) {

@@ -1,5 +1,6 @@
 package dev.deadwatch.examples;
 
+import dev.deadwatch.listener.DeadwatchListenerBuilder;
 import ai.djl.Model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -101,7 +102,7 @@ public final class Grokking {
     public static Result run(Settings s) throws IOException, TranslateException {
         int steps = s.stepsOr(DEFAULT_STEPS);
         List<RegimeChange> changes = Collections.synchronizedList(new ArrayList<>());
-        DeadwatchListener.Builder b = DeadwatchListener.builder()
+        DeadwatchListenerBuilder b = DeadwatchListener.builder()
                 .optInterval(s.intervalOr(25))
                 .optOrderEvery(10)
                 .optDetectors(List.of(new NodeDeathDetector(), new BottomSubspaceDetector(Spectrum.EPS_DEAD, 2),

@@ -1,5 +1,6 @@
 package dev.deadwatch.examples;
 
+import dev.deadwatch.listener.DeadwatchListenerBuilder;
 import ai.djl.Model;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
@@ -84,7 +85,7 @@ public final class LayerNormTwins {
         Supplier<Block> factory = () -> TinyTransformer.build(Grokking.features(), Grokking.WIDTH, 4,
                 4 * Grokking.WIDTH, Grokking.MODULUS, norm);
         String name = norm == TinyTransformer.Norm.LAYER_NORM ? "layernorm" : "rmsnorm";
-        DeadwatchListener.Builder b = DeadwatchListener.builder()
+        DeadwatchListenerBuilder b = DeadwatchListener.builder()
                 .optInterval(s.intervalOr(50))
                 .optOrderEvery(3)
                 .optBlockFactory(factory)

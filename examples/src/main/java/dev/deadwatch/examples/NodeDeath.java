@@ -1,5 +1,6 @@
 package dev.deadwatch.examples;
 
+import dev.deadwatch.listener.DeadwatchListenerBuilder;
 import ai.djl.Model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -75,7 +76,7 @@ public final class NodeDeath {
         int steps = s.stepsOr(DEFAULT_STEPS);
         List<OrderResult> orders = Collections.synchronizedList(new ArrayList<>());
         List<RegimeChange> changes = Collections.synchronizedList(new ArrayList<>());
-        DeadwatchListener.Builder b = DeadwatchListener.builder()
+        DeadwatchListenerBuilder b = DeadwatchListener.builder()
                 .optInterval(s.intervalOr(100))
                 .optOrderEvery(2)
                 .optBlockFactory(NodeDeath::student)

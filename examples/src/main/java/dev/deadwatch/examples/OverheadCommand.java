@@ -1,5 +1,6 @@
 package dev.deadwatch.examples;
 
+import dev.deadwatch.listener.DeadwatchListenerBuilder;
 import ai.djl.Model;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.DefaultTrainingConfig;
@@ -311,7 +312,7 @@ public final class OverheadCommand implements Callable<Integer> {
     static Timing run(int n, boolean monitored, Arm arm) throws Exception {
         long start = System.nanoTime();
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
-        DeadwatchListener.Builder b = DeadwatchListener.builder().optBlockFactory(Grokking::model)
+        DeadwatchListenerBuilder b = DeadwatchListener.builder().optBlockFactory(Grokking::model)
                 .optRegistry(registry);
         if (arm.interval() > 0) {
             b.optInterval(arm.interval());

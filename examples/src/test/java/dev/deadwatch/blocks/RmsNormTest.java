@@ -30,7 +30,7 @@ class RmsNormTest {
             for (int i = 0; i < d; i++) {
                 gamma[i] = 0.5 + rnd.nextDouble();
             }
-            ParameterState.write(DetectorContext.parameter(norm, "gamma").getArray(), gamma);
+            ParameterState.write(ParameterState.parameter(norm, "gamma").getArray(), gamma);
             NDArray in = m.randomNormal(0, 1, new Shape(400, d), DataType.FLOAT64);
             NDArray h = norm.forward(new ParameterStore(m, false), new NDList(in), false).head();
             LayerNormResult r = new LayerNormRead().read("rms", gamma, List.of(h), m);

@@ -1,0 +1,138 @@
+package dev.deadwatch.listener;
+
+import dev.deadwatch.capture.GradMode;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one background thread that reads snapshots on the float64 replica, behind a queue of one:
+ * while it reads one snapshot, one more may wait; a third is refused (the listener counts it
+ * {@code busy}). The thread runs engine operations single-threaded with autograd off, and under a
+ * budget puts itself in Linux's {@code SCHED_IDLE} class ({@link ThreadPriority}), so it runs on
+ * CPU time training leaves unused.
+ */
+final class ReadWorker {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ReadWorker.class);
+    private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+    private static final boolean THREAD_CPU = THREADS.isCurrentThreadCpuTimeSupported();
+    /** How long {@link #drain} waits for queued reads at the end of training. */
+    static final long DRAIN_SECONDS = 60;
+
+    /**
+     * When training's engine threads take every core, a second of the worker's CPU time is also
+     * a second training's threads could have run, even in {@code SCHED_IDLE} (caches, memory
+     * bandwidth, and the idle moments between operations are part of a step): measured on the
+     * grokking example, training lost about as much as the worker ran. The worker's CPU time is
+     * then charged twice, for the read and for what it takes from training, so that when reads
+     * are held back by the budget their cost to training stays within about half of it.
+     */
+    static final double CONTENDED_CHARGE = 2;
+
+    private final ThreadPoolExecutor executor;
+    private final double charge;
+
+    /**
+     * Starts the thread.
+     *
+     * @param yieldToTraining whether the thread runs in {@code SCHED_IDLE} (under a budget)
+     * @param charge what a second of its CPU time counts against the budget ({@link #chargeFor})
+     */
+    ReadWorker(boolean yieldToTraining, double charge) {
+        this.charge = charge;
+        this.executor = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new ArrayBlockingQueue<>(1), r -> {
+            Thread th = new Thread(() -> {
+                GradMode.disableOnThisThread(); // no autograd graphs, legal in-place writes
+                GradMode.singleThreadedOnThisThread(); // leave the other cores to training
+                if (yieldToTraining) {
+                    LOG.debug("deadwatch: read worker at {}", ThreadPriority.yieldCurrentThread()
+                            .map(Object::toString).orElse("unchanged scheduling"));
+                }
+                r.run();
+            }, "deadwatch-reads");
+            th.setDaemon(true);
+            return th;
+        });
+        // the final read is put straight into the queue, which never starts a thread by itself
+        executor.prestartAllCoreThreads();
+    }
+
+    /**
+     * What a second of the worker's CPU time counts against the budget: 1 when training leaves a
+     * core free, {@link #CONTENDED_CHARGE} when its engine threads take every core (unknown counts
+     * as every core). Without a budget nothing is charged specially.
+     *
+     * @param budgeted whether a budget below 1 is set
+     * @param trainingThreads the training thread's engine (intra-op) threads, negative if unknown
+     * @param cores available processors
+     * @return the charge
+     */
+    static double chargeFor(boolean budgeted, int trainingThreads, int cores) {
+        return budgeted && (trainingThreads < 0 || trainingThreads >= cores) ? CONTENDED_CHARGE : 1;
+    }
+
+    /** @return what a second of the worker's CPU time counts against the budget */
+    double charge() {
+        return charge;
+    }
+
+    /** @return whether a snapshot handed over now would be refused (one read running, one waiting) */
+    boolean full() {
+        return executor.getQueue().remainingCapacity() == 0;
+    }
+
+    /** @return whether the worker has been shut down */
+    boolean stopped() {
+        return executor.isShutdown();
+    }
+
+    /**
+     * Hands a read over.
+     *
+     * @param job the read
+     * @param wait whether to wait for a free place (the final read) instead of being refused
+     * @return whether it was accepted
+     * @throws InterruptedException when interrupted while waiting
+     */
+    boolean submit(Runnable job, boolean wait) throws InterruptedException {
+        if (wait) {
+            executor.getQueue().put(job);
+            return true;
+        }
+        try {
+            executor.execute(job);
+            return true;
+        } catch (RejectedExecutionException e) {
+            return false;
+        }
+    }
+
+    /**
+     * The worker's clock for the budget: its CPU time where the JVM can tell it, else wall time.
+     * The worker yields its core to training, so the wall time of a read includes waits that
+     * cost training nothing; its CPU time is what it took from the machine.
+     *
+     * @return nanoseconds on the calling thread's clock
+     */
+    static long clock() {
+        return THREAD_CPU ? THREADS.getCurrentThreadCpuTime() : System.nanoTime();
+    }
+
+    /** Waits for the queued reads to finish (at most {@link #DRAIN_SECONDS}), then stops. */
+    void drain() {
+        executor.shutdown();
+        try {
+            if (!executor.awaitTermination(DRAIN_SECONDS, TimeUnit.SECONDS)) {
+                LOG.warn("deadwatch: reads still running after {} s at the end of training", DRAIN_SECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,163 @@
+package dev.deadwatch.reads;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.training.loss.Loss;
+import dev.deadwatch.capture.ModelProbe;
+import dev.deadwatch.capture.TapSession;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.LongPredicate;
+import java.util.function.Predicate;
+
+/**
+ * One snapshot as the reads see it: the model bound to its probe batch, the step, the training
+ * loss, the activations of every tapped layer (recorded by one forward pass, on first use), the
+ * results of the reads that ran before, and the monitor's budget. Not thread-safe: one suite
+ * run uses it on one thread, then closes it.
+ */
+public final class ReadContext implements AutoCloseable {
+
+    private final ModelProbe probe;
+    private final long step;
+    private final Loss loss;
+    private final List<String> layers;
+    private final Predicate<String> due;
+    private final LongPredicate fits;
+    private final List<Object> results = new ArrayList<>();
+    private final Set<String> abandoned = new LinkedHashSet<>();
+    private ModelProbe.Capture activations;
+
+    /**
+     * @param probe the model on the probe batch
+     * @param step training step of the snapshot
+     * @param loss the training loss, or {@code null} when none is known (reads that need it do not apply)
+     * @param layers the tapped layers, in forward order
+     * @param due whether a read (by name) is due on this snapshot
+     * @param fits given the nanoseconds a read still needs, whether the monitor's budget allows them
+     */
+    public ReadContext(ModelProbe probe, long step, Loss loss, List<String> layers, Predicate<String> due,
+            LongPredicate fits) {
+        this.probe = Objects.requireNonNull(probe, "probe");
+        this.step = step;
+        this.loss = loss;
+        this.layers = List.copyOf(layers);
+        this.due = Objects.requireNonNull(due, "due");
+        this.fits = Objects.requireNonNull(fits, "fits");
+    }
+
+    /** @return the model bound to its probe batch */
+    public ModelProbe probe() {
+        return probe;
+    }
+
+    /** @return the training step of the snapshot */
+    public long step() {
+        return step;
+    }
+
+    /** @return the training loss, if known */
+    public Optional<Loss> loss() {
+        return Optional.ofNullable(loss);
+    }
+
+    /** @return the tapped layers (every leaf block), in forward order */
+    public List<String> layers() {
+        return layers;
+    }
+
+    /**
+     * @param read a read's name
+     * @return whether that read is due on this snapshot (the schedule may run some reads less often)
+     */
+    public boolean due(String read) {
+        return due.test(read);
+    }
+
+    /**
+     * @param nanos time a read still needs
+     * @return whether the monitor's budget allows it
+     */
+    public boolean fits(long nanos) {
+        return fits.test(nanos);
+    }
+
+    /**
+     * The outputs of every tapped layer on the probe batch, recorded by one forward pass the
+     * first time they are asked for and shared by the reads after.
+     *
+     * @return the recorded outputs ({@link TapSession#outputs()}: layer → one array per call)
+     */
+    public TapSession activations() {
+        return capture().session();
+    }
+
+    /** @return a manager for temporaries that lives as long as the activations */
+    public NDManager scratch() {
+        return capture().manager();
+    }
+
+    private ModelProbe.Capture capture() {
+        if (activations == null) {
+            activations = probe.capture(new LinkedHashSet<>(layers), Set.of(), Set.of(), false);
+        }
+        return activations;
+    }
+
+    /** Frees the recorded activations (they are recorded again if asked for). */
+    public void releaseActivations() {
+        if (activations != null) {
+            activations.close();
+            activations = null;
+        }
+    }
+
+    /** @param result a read's result, kept in the order added */
+    public void add(Object result) {
+        results.add(Objects.requireNonNull(result, "result"));
+    }
+
+    /**
+     * @param <T> the result type
+     * @param type the result type
+     * @return the results of that type added so far, in the order added
+     */
+    public <T> List<T> results(Class<T> type) {
+        List<T> out = new ArrayList<>();
+        for (Object r : results) {
+            if (type.isInstance(r)) {
+                out.add(type.cast(r));
+            }
+        }
+        return out;
+    }
+
+    /** @return every result added so far */
+    public List<Object> results() {
+        return Collections.unmodifiableList(results);
+    }
+
+    /**
+     * Marks a read as stopped before it finished (for example by the budget). The report then
+     * says it did not run, and the read must not have added partial results.
+     *
+     * @param read the read's name
+     */
+    public void abandon(String read) {
+        abandoned.add(read);
+    }
+
+    /** @return the reads that stopped before they finished */
+    public Set<String> abandoned() {
+        return Collections.unmodifiableSet(abandoned);
+    }
+
+    @Override
+    public void close() {
+        releaseActivations();
+    }
+}
