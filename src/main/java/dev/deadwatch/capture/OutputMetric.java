@@ -1,7 +1,7 @@
 package dev.deadwatch.capture;
 
 /**
- * The output metric {@code M_i} of METHOD §0: the Fisher of the model's output distribution
+ * The output metric {@code M_i} of docs/method.md §0: the Fisher of the model's output distribution
  * in output space.
  */
 public enum OutputMetric {

@@ -5,7 +5,7 @@ import ai.djl.ndarray.types.DataType;
 /**
  * The arithmetic a read runs in: float64 on a replica of the model (when a block factory is
  * given) or float32 on the model itself. Fixes the machine epsilon and the order-read grid of
- * METHOD §3.
+ * docs/method.md §3.
  */
 public enum Precision {
     /** Reads on a float64 replica. Grid {@code [1e-3, 3e-1] × s}. */

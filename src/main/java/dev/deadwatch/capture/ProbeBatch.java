@@ -7,7 +7,7 @@ import ai.djl.ndarray.types.DataType;
 import java.util.Objects;
 
 /**
- * The fixed batch every read evaluates the model on (METHOD §0). Chosen once per run and never
+ * The fixed batch every read evaluates the model on (docs/method.md §0). Chosen once per run and never
  * changed, so reads at different steps are comparable. Owns a private copy of its arrays.
  */
 public final class ProbeBatch implements AutoCloseable {

@@ -11,7 +11,7 @@ import java.util.function.Supplier;
 
 /**
  * A float64 copy of a model, built from the user's block factory, on which reads run without
- * touching the model being trained (METHOD §0, issue "Precision"). Its parameters carry no
+ * touching the model being trained (docs/method.md §0, issue "Precision"). Its parameters carry no
  * gradient.
  */
 public final class Replica implements AutoCloseable {

@@ -14,7 +14,7 @@ import java.util.Set;
 /**
  * Records the inputs and outputs of chosen blocks during forward passes on the opening thread,
  * and optionally adds a zero-valued gradient probe to a block's output so that one backward
- * pass yields the gradient with respect to that output ({@code δ} of METHOD §2).
+ * pass yields the gradient with respect to that output ({@code δ} of docs/method.md §2).
  *
  * <p>The recorded arrays are the forward's own arrays, not copies: they live as long as the
  * manager of the forward pass, so read them before closing it.

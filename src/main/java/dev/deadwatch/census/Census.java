@@ -9,7 +9,7 @@ import java.util.SortedMap;
 import java.util.TreeMap;
 
 /**
- * The census of one layer or model (METHOD §4): counts per order,
+ * The census of one layer or model (docs/method.md §4): counts per order,
  * {@code λ_dead = Σ_dead 1/(2k_i)} (gauge directions contribute 0), and, when the regular
  * directions are counted (numerical rank of the Fisher block),
  * {@code λ̂ = regular/2 + λ_dead}.

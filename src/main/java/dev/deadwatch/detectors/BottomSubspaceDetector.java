@@ -14,7 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The alignment-free bottom subspace (METHOD §3): for a Linear {@code L}, the bottom
+ * The alignment-free bottom subspace (docs/method.md §3): for a Linear {@code L}, the bottom
  * eigenvectors {@code e} of its input-activation covariance (relative eigenvalue below
  * {@code ε_dead}), in whatever basis training left. The path moves {@code L} along
  * {@code r eᵀ} ({@code r} its top left singular vector) and, when a Linear {@code P} produces

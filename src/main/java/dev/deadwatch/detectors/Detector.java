@@ -18,7 +18,7 @@ public interface Detector {
      */
     List<Candidate> detect(DetectorContext context);
 
-    /** @return the built-in detectors of METHOD §3 with their default thresholds */
+    /** @return the built-in detectors of docs/method.md §3 with their default thresholds */
     static List<Detector> defaults() {
         return List.of(new NodeDeathDetector(), new BottomSubspaceDetector(),
                 new LayerNormKernelDetector(), new QueryKeyRotationDetector(),

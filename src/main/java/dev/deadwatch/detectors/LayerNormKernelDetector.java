@@ -13,7 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The LayerNorm-kernel gauge (METHOD §1, §3): for a norm with scale {@code γ} (a {@code gamma}
+ * The LayerNorm-kernel gauge (docs/method.md §1, §3): for a norm with scale {@code γ} (a {@code gamma}
  * parameter) feeding a Linear {@code (W, b)}, the path {@code W(t) = W + t r uᵀ},
  * {@code b(t) = b - t r (u·β)} with {@code u = γ⁻¹/‖γ⁻¹‖} leaves the function unchanged when the
  * norm subtracts the mean. Predicted gauge; on a norm without mean subtraction (RMSNorm) the

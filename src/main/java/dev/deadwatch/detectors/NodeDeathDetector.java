@@ -11,7 +11,7 @@ import java.util.List;
 import java.util.Random;
 
 /**
- * Node death (METHOD §3): in Linear → activation → Linear (or Conv → activation → Conv), a
+ * Node death (docs/method.md §3): in Linear → activation → Linear (or Conv → activation → Conv), a
  * hidden unit {@code j} whose incoming row (with its bias) and outgoing column both have near
  * zero norm. The base point zeroes both; the direction is the joint unit vector of the current
  * (incoming, outgoing) values with both halves given equal norm (the unit's rescaling symmetry

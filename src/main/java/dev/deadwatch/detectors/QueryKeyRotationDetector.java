@@ -15,7 +15,7 @@ import java.util.Map;
 import java.util.Random;
 
 /**
- * The query–key rotation orbit (METHOD §3): rotating the query and key projections of each head
+ * The query–key rotation orbit (docs/method.md §3): rotating the query and key projections of each head
  * by the same rotation {@code e^{tS}} ({@code S} skew, block-diagonal over heads, unit
  * Frobenius norm) leaves every attention score unchanged. Predicted gauge. Reads any block
  * implementing {@link QueryKeyAttention}.

@@ -13,7 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Rank deficit (METHOD §3): in Linear {@code P} → Linear {@code L} with no activation between,
+ * Rank deficit (docs/method.md §3): in Linear {@code P} → Linear {@code L} with no activation between,
  * a hidden direction {@code u} with {@code uᵀP = 0} and {@code L u = 0} (bottom of
  * {@code PPᵀ/‖P‖² + LᵀL/‖L‖²}, whatever basis training left). The joint path
  * {@code P + t u v₁ᵀ}, {@code L + t v₂ uᵀ} ({@code v₁}, {@code v₂} the top singular vectors)

@@ -1,6 +1,6 @@
 /**
  * Export through Micrometer: {@link dev.deadwatch.export.DeadwatchMetrics} owns every meter of
- * METRICS.md, and {@link dev.deadwatch.export.MetricsServer} serves a Prometheus registry on
+ * docs/metrics.md, and {@link dev.deadwatch.export.MetricsServer} serves a Prometheus registry on
  * {@code GET /metrics} and {@code GET /healthz}. Thread-safe: gauges read volatile holders
  * written by the analysis thread; the server runs on its own small pool.
  */

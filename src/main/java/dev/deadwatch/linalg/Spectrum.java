@@ -4,7 +4,7 @@ import java.util.Arrays;
 
 /**
  * The eigenvalue spectrum {@code μ_1 ≥ μ_2 ≥ …} of a covariance or Gram matrix and the DDS
- * observables of METHOD.md section 2.
+ * observables of docs/method.md §2.
  *
  * <p>The spectrum always has one entry per dimension of the matrix it describes: when a
  * covariance {@code AᵀA/rows} (width {@code d}) is computed through the smaller Gram
@@ -13,10 +13,10 @@ import java.util.Arrays;
  */
 public final class Spectrum {
 
-    /** Relative eigenvalues at or below this are numerically zero (METHOD §2 default). */
+    /** Relative eigenvalues at or below this are numerically zero (docs/method.md §2 default). */
     public static final double DEFAULT_FLOOR = 1e-12;
 
-    /** The {@code ε} at which the headline dead count is read (METHOD §2 default). */
+    /** The {@code ε} at which the headline dead count is read (docs/method.md §2 default). */
     public static final double EPS_DEAD = 1e-4;
 
     /** The {@code ε} values of the exported {@code D(ε)} profile, largest first. */

@@ -1,6 +1,6 @@
 /**
  * Dense float64 linear algebra on plain {@code double[]}: symmetric eigendecomposition and the
- * spectral observables of METHOD.md section 2 (active volume, volume slope, effective rank).
+ * spectral observables of docs/method.md §2 (active volume, volume slope, effective rank).
  *
  * <p>No DJL here. Everything is stateless and thread-safe; the cost is dominated by the
  * symmetric eigensolve, O(n^3) in the matrix order n (the smaller of width and rows, so at most

@@ -1,6 +1,6 @@
 package dev.deadwatch.order;
 
-/** The order read's verdict on a candidate (METHOD §3). */
+/** The order read's verdict on a candidate (docs/method.md §3). */
 public enum Classification {
     /** Flat gauge: {@code F_v} at the noise floor or the deep floor everywhere. Contributes 0. */
     GAUGE,

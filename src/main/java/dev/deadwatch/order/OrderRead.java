@@ -14,7 +14,7 @@ import java.util.List;
 import java.util.Random;
 
 /**
- * The order read (METHOD §3, arXiv 2607.00603): the directional-Fisher rate along a candidate's
+ * The order read (docs/method.md §3, arXiv 2607.00603): the directional-Fisher rate along a candidate's
  * path gives the order {@code k} of the dead direction, forward passes only.
  *
  * <p>{@code J v ≈ [f(p(t+h)) - f(p(t-h))]/(2h)}, {@code h = 0.05 t};
@@ -24,7 +24,7 @@ import java.util.Random;
  */
 public final class OrderRead {
 
-    /** Grid points (METHOD default). */
+    /** Grid points (docs/method.md default). */
     public static final int GRID_POINTS = 10;
     /** Central-difference step relative to {@code t}. */
     public static final double RELATIVE_STEP = 0.05;

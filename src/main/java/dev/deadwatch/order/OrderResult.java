@@ -3,7 +3,7 @@ package dev.deadwatch.order;
 import dev.deadwatch.order.Prediction;
 
 /**
- * The order read of one candidate (METHOD §3).
+ * The order read of one candidate (docs/method.md §3).
  *
  * @param candidate candidate name
  * @param layer block path

@@ -16,7 +16,7 @@ import java.util.List;
  */
 public final class Activations {
 
-    /** Default cap on the rows of an activation matrix (METHOD §2 {@code N_max}). */
+    /** Default cap on the rows of an activation matrix (docs/method.md §2 {@code N_max}). */
     public static final int DEFAULT_MAX_ROWS = 4096;
 
     private Activations() {}

@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The DDS spectral read (METHOD §2, arXiv 2606.21158): spectrum of the centred activation
+ * The DDS spectral read (docs/method.md §2, arXiv 2606.21158): spectrum of the centred activation
  * covariance of a layer (or of a Fisher Gram), its active volume {@code log det⁺}, relative
  * {@code λ_min+}, volume-slope profile {@code D(ε)} and headline dead count, effective rank.
  */
@@ -18,7 +18,7 @@ public final class DdsRead implements Read {
     private final double floor;
     private final double epsDead;
 
-    /** A read with the METHOD defaults ({@code N_max} 4096, floor 1e-12, ε_dead 1e-4). */
+    /** A read with the docs/method.md defaults ({@code N_max} 4096, floor 1e-12, ε_dead 1e-4). */
     public DdsRead() {
         this(Activations.DEFAULT_MAX_ROWS, Spectrum.DEFAULT_FLOOR, Spectrum.EPS_DEAD);
     }

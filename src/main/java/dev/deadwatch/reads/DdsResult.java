@@ -3,7 +3,7 @@ package dev.deadwatch.reads;
 import dev.deadwatch.linalg.Spectrum;
 
 /**
- * The DDS spectral read of one layer on one side (METHOD §2).
+ * The DDS spectral read of one layer on one side (docs/method.md §2).
  *
  * @param layer block path
  * @param side activation or Fisher

@@ -21,7 +21,7 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The Fisher side of the DDS read (METHOD §2): for a Linear layer with input activations
+ * The Fisher side of the DDS read (docs/method.md §2): for a Linear layer with input activations
  * {@code a_is} and output gradients {@code δ_is}, the per-sample-gradient Gram
  * {@code G_ij = Σ_{s,s'} (δ_is·δ_js')(a_is·a_js')} from one forward and one backward pass,
  * without forming per-sample gradients. The gradient is of the summed per-sample loss on the

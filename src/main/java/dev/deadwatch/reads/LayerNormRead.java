@@ -10,7 +10,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The forward-pass-only LayerNorm inverse-scale read (METHOD §1, arXiv 2606.19491).
+ * The forward-pass-only LayerNorm inverse-scale read (docs/method.md §1, arXiv 2606.19491).
  *
  * <p>For {@code h = γ ⊙ (x - mean x)/std x + β}, the centred {@code z} sums to zero, so
  * {@code u = γ⁻¹/‖γ⁻¹‖} is an exact kernel vector of the centred covariance of {@code h} for any
@@ -26,7 +26,7 @@ public final class LayerNormRead implements Read {
     private final int maxRows;
     private final double epsDead;
 
-    /** A read with the METHOD defaults ({@code N_max} 4096, ε_dead 1e-4). */
+    /** A read with the docs/method.md defaults ({@code N_max} 4096, ε_dead 1e-4). */
     public LayerNormRead() {
         this(Activations.DEFAULT_MAX_ROWS, Spectrum.EPS_DEAD);
     }

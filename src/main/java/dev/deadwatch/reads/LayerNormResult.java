@@ -1,7 +1,7 @@
 package dev.deadwatch.reads;
 
 /**
- * The LayerNorm inverse-scale read of one normalisation layer (METHOD §1).
+ * The LayerNorm inverse-scale read of one normalisation layer (docs/method.md §1).
  *
  * @param layer block path
  * @param width normalised width {@code d}

@@ -5,7 +5,7 @@ import java.util.ArrayDeque;
 import java.util.Deque;
 
 /**
- * Temporal slope of {@code log det⁺} (METHOD §2): least-squares slope against training step over
+ * Temporal slope of {@code log det⁺} (docs/method.md §2): least-squares slope against training step over
  * the last {@code W} reads, per 1000 steps. Negative means dead directions are deepening. Not
  * thread-safe: one instance per layer and side, fed in step order.
  */

@@ -1,5 +1,5 @@
 /**
- * One {@code *Read} class per read of METHOD.md, each returning an immutable result record:
+ * One {@code *Read} class per read of docs/method.md, each returning an immutable result record:
  * {@link dev.deadwatch.reads.LayerNormRead} (§1), {@link dev.deadwatch.reads.DdsRead} and
  * {@link dev.deadwatch.reads.FisherGramRead} (§2), {@link dev.deadwatch.order.OrderRead} (§3).
  *

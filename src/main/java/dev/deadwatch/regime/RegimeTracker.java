@@ -7,7 +7,7 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * Confirms regime changes per layer (METRICS.md): a change is confirmed when the layer's
+ * Confirms regime changes per layer (docs/metrics.md): a change is confirmed when the layer's
  * signature differs from the current regime's for {@code persist} consecutive reads; the new
  * regime takes the newest signature. A read equal to the current regime's resets the count, so
  * a one-read blip never fires. The first signature of a layer opens regime 0.

@@ -13,6 +13,8 @@ import dev.deadwatch.order.OrderResult;
 import dev.deadwatch.reads.Side;
 import dev.deadwatch.regime.ChangeKind;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
@@ -101,5 +103,31 @@ class DeadwatchMetricsTest {
     void epsLabels() {
         assertThat(DeadwatchMetrics.epsLabel(1e-2)).isEqualTo("1e-2");
         assertThat(DeadwatchMetrics.epsLabel(1e-6)).isEqualTo("1e-6");
+    }
+
+    @Test
+    void theExportedNamesAreExactlyTheContractOfDocsMetricsMd() {
+        PrometheusMeterRegistry reg = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        DeadwatchMetrics m = new DeadwatchMetrics("r", "m", new BuildInfo("v", "e", "float32"), READS);
+        m.bindTo(reg);
+        m.registerAccuracy();
+        m.registerLayers(List.of("01Linear"));
+        DdsResult act = new DdsResult("01Linear", Side.ACTIVATION, 64, 8, -3.5, 1e-3, 5.5,
+                new double[] {4.2, 2.1, 2.01, 2.0}, 0, 2, false);
+        DdsResult fisher = new DdsResult("01Linear", Side.FISHER, 64, 64, -1.5, 1e-2, 9.5,
+                new double[] {4.2, 2.1, 2.01, 2.0}, 0, 2, false);
+        LayerNormResult ln = new LayerNormResult("00LayerNorm", 8, 0.25, 4.0, 0, 1e-15, 0.99999, 1, true);
+        OrderResult o2 = new OrderResult("node-death[2]", "01Linear", Prediction.order(2),
+                Classification.SINGULAR, 2.001, 2, 0, 9, false, -2, new double[0], new double[0], new double[0]);
+        m.publish(new ReadReport(5, List.of(ln, act, fisher, o2, Census.of("01Linear", List.of(o2), OptionalInt.empty())),
+                Set.of(), Map.of("dds", 0.01, "order", 0.2)), Map.of());
+        m.pause(1000);
+        Set<String> exported = new java.util.TreeSet<>();
+        for (String line : reg.scrape().split("\n")) {
+            if (!line.startsWith("#") && !line.isBlank()) {
+                exported.add(line.replaceAll("[{ ].*", ""));
+            }
+        }
+        assertThat(exported).containsExactlyInAnyOrderElementsOf(MetricsContract.names());
     }
 }

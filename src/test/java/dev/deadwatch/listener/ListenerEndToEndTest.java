@@ -2,6 +2,7 @@ package dev.deadwatch.listener;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.deadwatch.export.MetricsContract;
 import dev.deadwatch.order.Candidate;
 import dev.deadwatch.detectors.Detector;
 import dev.deadwatch.detectors.DetectorContext;
@@ -17,10 +18,10 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
-/** Real DJL training with the listener, scraped over HTTP: the METRICS.md contract, end to end. */
+/** Real DJL training with the listener, scraped over HTTP: the docs/metrics.md contract, end to end. */
 class ListenerEndToEndTest {
 
-    /** METRICS.md: every exported name with the labels it must carry (beyond run and model). */
+    /** docs/metrics.md: every exported name with the labels it must carry (beyond run and model). */
     private static final String[][] CONTRACT = {
         {"deadwatch_info", "version", "engine", "precision"},
         {"deadwatch_step"},
@@ -47,6 +48,12 @@ class ListenerEndToEndTest {
         {"deadwatch_training_pause_seconds_count"}, {"deadwatch_training_pause_seconds_sum"},
         {"deadwatch_training_pause_seconds_max"},
     };
+
+    @Test
+    void theLabelTableHereCoversExactlyTheContract() {
+        assertThat(java.util.Arrays.stream(CONTRACT).map(e -> e[0]).toList())
+                .containsExactlyInAnyOrderElementsOf(MetricsContract.names());
+    }
 
     @Test
     void scrapeDuringARealRunFindsEveryContractNameWithItsLabels() throws Exception {

@@ -1,7 +1,7 @@
 package dev.deadwatch.bench;
 
 /**
- * The closed-form learning coefficient of reduced-rank regression (METHOD §5; Aoyagi and
+ * The closed-form learning coefficient of reduced-rank regression (docs/method.md §5; Aoyagi and
  * Watanabe, Neural Networks 18(7), 2005): input {@code M}, output {@code N}, {@code H} hidden
  * units, true rank {@code r ≤ min(H, M, N)}.
  *

@@ -10,7 +10,7 @@ import ai.djl.training.initializer.Initializer;
 import ai.djl.util.PairList;
 
 /**
- * The scalar cells of METHOD §4 and §6: {@code y = b·x₁ + a·sᵏ·x₂} on inputs of width 2 (with
+ * The scalar cells of docs/method.md §4 and §6: {@code y = b·x₁ + a·sᵏ·x₂} on inputs of width 2 (with
  * {@code b} frozen at 0 and only column 0 used, it is the cell {@code y = a sᵏ x}). Parameters
  * {@code a}, {@code b}, {@code s} are scalars (shape {@code (1)}).
  */

@@ -11,7 +11,7 @@ import ai.djl.util.PairList;
 
 /**
  * RMSNorm over the last axis: {@code h = γ ⊙ x / sqrt(mean(x²) + ε)}. No mean subtraction, so
- * no inverse-scale kernel (the no-kernel twin in METHOD §1). The scale is named {@code gamma},
+ * no inverse-scale kernel (the no-kernel twin in docs/method.md §1). The scale is named {@code gamma},
  * like LayerNorm's, so the LayerNorm read and kernel detector can read it.
  */
 public final class RmsNorm extends AbstractBlock {

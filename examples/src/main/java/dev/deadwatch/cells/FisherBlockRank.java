@@ -8,7 +8,7 @@ import java.util.List;
 
 /**
  * The numerical rank of the Fisher block of a small set of parameters: the regular-direction
- * count of METHOD §4. Builds the Jacobian column by column with central differences (two
+ * count of docs/method.md §4. Builds the Jacobian column by column with central differences (two
  * forward passes per scalar), so it is meant for blocks of at most {@link #MAX_SCALARS}
  * scalars — the cells, not production layers (there the Fisher-Gram rank serves).
  */

@@ -16,12 +16,12 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Option;
 
-/** {@code deadwatch cells}: the known-answer cells of METHOD §6, as a table or JSON. */
+/** {@code deadwatch cells}: the known-answer cells of docs/method.md §6, as a table or JSON. */
 @Command(
         name = "cells",
         mixinStandardHelpOptions = true,
         description = {
-            "Build every cell of METHOD §6 as a real DJL block, run the reads, and compare with",
+            "Build every cell of docs/method.md §6 as a real DJL block, run the reads, and compare with",
             "the known answer. Exit code 1 if any cell fails."
         })
 public final class CellsCommand implements Callable<Integer> {

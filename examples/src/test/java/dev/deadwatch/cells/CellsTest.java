@@ -8,7 +8,7 @@ import java.util.List;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-/** The acceptance test of METHOD §6: every cell, both precisions, both bases. */
+/** The acceptance test of docs/method.md §6: every cell, both precisions, both bases. */
 class CellsTest {
 
     @ParameterizedTest(name = "{0}")
