@@ -18,10 +18,17 @@ public final class Replica implements AutoCloseable {
 
     private final NDManager manager;
     private final Block block;
+    private final Precision precision;
 
-    private Replica(NDManager manager, Block block) {
+    private Replica(NDManager manager, Block block, Precision precision) {
         this.manager = manager;
         this.block = block;
+        this.precision = precision;
+    }
+
+    /** @return the replica's precision */
+    public Precision precision() {
+        return precision;
     }
 
     /**
@@ -37,6 +44,23 @@ public final class Replica implements AutoCloseable {
      */
     public static Replica float64(Supplier<Block> factory, Block source, NDManager parent,
             Shape... inputShapes) {
+        return of(Precision.FLOAT64, factory, source, parent, inputShapes);
+    }
+
+    /**
+     * Builds a replica in the given precision and copies the source's parameters into it.
+     *
+     * @param precision the replica's precision
+     * @param factory builds a fresh, uninitialized block of the source's architecture
+     * @param source the model's block (initialized)
+     * @param parent manager under which the replica's manager is created
+     * @param inputShapes input shapes to initialize with
+     * @return the replica
+     * @throws IllegalArgumentException if the factory's block has different parameters, or
+     *     keeps parameters of another type despite the initialization
+     */
+    public static Replica of(Precision precision, Supplier<Block> factory, Block source, NDManager parent,
+            Shape... inputShapes) {
         NDManager m = parent.newSubManager();
         m.setName("deadwatch-replica");
         try {
@@ -44,13 +68,13 @@ public final class Replica implements AutoCloseable {
             if (b == null || b == source) {
                 throw new IllegalArgumentException("block factory must return a new block, got " + b);
             }
-            b.initialize(m, DataType.FLOAT64, inputShapes);
+            b.initialize(m, precision.dataType(), inputShapes);
             for (Pair<String, Parameter> p : b.getParameters()) {
                 // nothing reads the replica's parameter gradients: a backward pass through it
                 // (the Fisher read) then computes only what the read asks for
                 p.getValue().getArray().setRequiresGradient(false);
             }
-            Replica r = new Replica(m, b);
+            Replica r = new Replica(m, b, precision);
             r.copyFrom(source);
             return r;
         } catch (RuntimeException e) {
@@ -81,9 +105,9 @@ public final class Replica implements AutoCloseable {
                         + da.getShape() + " does not match model parameter " + s.getKey() + " "
                         + sa.getShape());
             }
-            if (da.getDataType() != DataType.FLOAT64) {
-                throw new IllegalArgumentException("parameter " + d.getKey() + " of the factory"
-                        + " block is " + da.getDataType() + " after a float64 initialization");
+            if (da.getDataType() != precision.dataType()) {
+                throw new IllegalArgumentException("parameter " + d.getKey() + " of the factory block is "
+                        + da.getDataType() + " after a " + precision + " initialization");
             }
             ParameterState.write(da, ParameterState.toDoubles(sa));
         }

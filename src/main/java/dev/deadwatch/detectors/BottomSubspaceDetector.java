@@ -59,16 +59,16 @@ public final class BottomSubspaceDetector implements Detector {
     public List<Candidate> detect(DetectorContext ctx) {
         List<Candidate> out = new ArrayList<>();
         for (List<String> run : ctx.siblingRuns()) {
-            for (int i = 1; i < run.size(); i++) {
+            for (int i = 0; i < run.size(); i++) { // the first Linear too: its input is the model's
                 Block l = ctx.paths().blockAt(run.get(i));
                 if (!(l instanceof Linear)) {
                     continue;
                 }
                 Block producer = null;
-                Block prev = ctx.paths().blockAt(run.get(i - 1));
+                Block prev = i == 0 ? null : ctx.paths().blockAt(run.get(i - 1));
                 if (prev instanceof Linear) {
                     producer = prev;
-                } else if (i >= 2 && DetectorContext.isParameterFree(prev)
+                } else if (i >= 2 && prev != null && DetectorContext.isParameterFree(prev)
                         && ctx.paths().blockAt(run.get(i - 2)) instanceof Linear) {
                     producer = ctx.paths().blockAt(run.get(i - 2));
                 }

@@ -3,6 +3,7 @@ package dev.deadwatch.export;
 import dev.deadwatch.census.Census;
 import dev.deadwatch.linalg.Spectrum;
 import dev.deadwatch.monitor.ReadReport;
+import dev.deadwatch.reads.BatchNormResult;
 import dev.deadwatch.reads.DdsResult;
 import dev.deadwatch.reads.LayerNormResult;
 import dev.deadwatch.regime.ChangeKind;
@@ -49,10 +50,11 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
     public static final List<String> ORDER_LABELS = List.of("1", "2", "3", "4", "5", "6", "7", "8",
             "gauge", "preasymptotic");
     /** Reasons of {@code deadwatch_reads_skipped_total}. */
-    public static final List<String> SKIP_REASONS = List.of("busy", "nonfinite", "error", "budget");
+    public static final List<String> SKIP_REASONS = List.of("busy", "nonfinite", "error", "budget", "layer");
 
     private final Tags base;
-    private final BuildInfo info;
+    private volatile BuildInfo info;
+    private Meter infoGauge;
     private final List<String> reads;
     private final List<Meter> meters = new ArrayList<>();
     private final List<MultiGauge> multiGauges = new ArrayList<>();
@@ -73,6 +75,10 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
     private Timer pause;
     private MultiGauge dead;
     private MultiGauge deadProfile;
+    private MultiGauge unresolved;
+    private MultiGauge structural;
+    private MultiGauge bnGammaMinAbs;
+    private MultiGauge bnDeadChannels;
     private MultiGauge logDetActive;
     private MultiGauge lambdaMin;
     private MultiGauge effectiveRank;
@@ -108,10 +114,7 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
     @Override
     public synchronized void bindTo(MeterRegistry reg) {
         this.registry = reg;
-        Value one = new Value();
-        one.value = 1;
-        gauge("deadwatch.info", "Build and engine identity (always 1).",
-                Tags.of("version", info.version(), "engine", info.engine(), "precision", info.precision()), one);
+        registerInfo();
         gauge("deadwatch.step", "Training step of the newest completed read.", Tags.empty(), step);
         gauge("deadwatch.train.loss", "Training loss (running mean over the epoch so far).", Tags.empty(), trainLoss);
         gauge("deadwatch.validation.loss", "Validation loss of the last validation pass.", Tags.empty(), validationLoss);
@@ -125,6 +128,10 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
                 .description("Time the training thread was held per snapshot.").tags(base).register(reg));
         dead = multi("deadwatch.dead.directions", "Headline dead count round(D(eps_dead)) beyond structural kernels.");
         deadProfile = multi("deadwatch.dead.directions.profile", "Volume slope D(eps).");
+        unresolved = multi("deadwatch.directions.unresolved", "Directions the probe cannot resolve (width beyond its rows).");
+        structural = multi("deadwatch.directions.structural", "Directions the architecture forces, by cause.");
+        bnGammaMinAbs = multi("deadwatch.batchnorm.gamma.min.abs", "min |gamma_c| of a BatchNorm.");
+        bnDeadChannels = multi("deadwatch.batchnorm.dead.channels", "BatchNorm channels with |gamma_c| below 1e-3 max |gamma|.");
         logDetActive = multi("deadwatch.dds.logdet.active", "Active volume log det+.");
         lambdaMin = multi("deadwatch.dds.lambda.min", "Relative lambda_min+.");
         effectiveRank = multi("deadwatch.dds.effective.rank", "Effective rank exp(entropy).");
@@ -135,6 +142,31 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
         extraDead = multi("deadwatch.layernorm.extra.dead", "Dead directions beyond the kernel.");
         directions = multi("deadwatch.directions", "Order-read candidates in each class.");
         lambdaDead = multi("deadwatch.learning.coefficient.dead", "Sum of 1/(2k) over the layer's dead directions.");
+    }
+
+    private void registerInfo() {
+        Value one = new Value();
+        one.value = 1;
+        infoGauge = track(Gauge.builder("deadwatch.info", one, Value::get).description("Build and engine identity (always 1).")
+                .tags(base).tags("version", info.version(), "engine", info.engine(), "precision", info.precision())
+                .strongReference(true).register(requireRegistry()));
+    }
+
+    /**
+     * The precision of the reads changed (the float64 replica could not run the model, so it is read
+     * in float32): {@code deadwatch_info} says so from now on.
+     *
+     * @param precision the precision of the reads
+     */
+    public synchronized void precision(String precision) {
+        if (!precision.equals(info.precision())) {
+            info = new BuildInfo(info.version(), info.engine(), precision);
+            requireRegistry().remove(infoGauge);
+            synchronized (meters) {
+                meters.remove(infoGauge);
+            }
+            registerInfo();
+        }
     }
 
     /** Registers the accuracy gauges (only when the trainer has an accuracy evaluator). */
@@ -220,17 +252,26 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
     }
 
     /**
-     * Publishes one snapshot's reads: the per-layer series of its DDS and LayerNorm results, the
-     * order classes and {@code λ_dead} of its census (when the order read ran to its end), the
-     * time of each read, and the step.
+     * Publishes one snapshot's reads: the per-layer series of its DDS, LayerNorm and BatchNorm
+     * results, the order classes and {@code λ_dead} of its census (when the order read ran to its
+     * end), the time of each read, the layers skipped, and the step.
      *
      * @param report the reads
      * @param slopes {@code layer|side} → temporal slope of {@code log det⁺}
+     * @param headline {@code layer|side} → the headline dead count where it is not the DDS read's
+     *     own (on the activation side, the census' dead directions when it found more)
      */
-    public synchronized void publish(ReadReport report, Map<String, Double> slopes) {
+    public synchronized void publish(ReadReport report, Map<String, Double> slopes, Map<String, Integer> headline) {
         List<DdsResult> dds = report.dds();
         Function<DdsResult, Tags> side = r -> Tags.of("layer", r.layer(), "side", r.side().label());
-        rows(dead, dds, side, r -> r.deadCount() < 0 ? Double.NaN : r.deadCount());
+        rows(dead, dds, side, r -> r.deadCount() < 0 ? Double.NaN
+                : headline.getOrDefault(r.layer() + "|" + r.side().label(), r.deadCount()));
+        rows(unresolved, dds, side, DdsResult::unresolved);
+        List<Row<?>> causes = new ArrayList<>();
+        for (DdsResult r : dds) {
+            r.structure().byCause().forEach((cause, n) -> causes.add(Row.of(side.apply(r).and("cause", cause), n)));
+        }
+        structural.register(causes, true);
         List<Row<?>> profile = new ArrayList<>();
         for (DdsResult r : dds) {
             for (int i = 0; i < Spectrum.PROFILE_EPS.length; i++) {
@@ -249,6 +290,11 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
         rows(kernelAlignment, norms, layer, LayerNormResult::alignment);
         rows(gammaMinAbs, norms, layer, LayerNormResult::gammaMinAbs);
         rows(extraDead, norms, layer, LayerNormResult::extraDead);
+        List<BatchNormResult> bns = report.batchNorms();
+        Function<BatchNormResult, Tags> bnLayer = r -> Tags.of("layer", r.layer());
+        rows(bnGammaMinAbs, bns, bnLayer, BatchNormResult::gammaMinAbs);
+        rows(bnDeadChannels, bns, bnLayer, BatchNormResult::deadChannels);
+        report.failures().forEach(f -> skipped("layer"));
         if (report.orderRead()) {
             publishCensus(report.census());
         }

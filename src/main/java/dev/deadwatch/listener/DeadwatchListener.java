@@ -6,6 +6,7 @@ import ai.djl.training.listener.TrainingListener;
 import ai.djl.training.listener.TrainingListenerAdapter;
 import dev.deadwatch.capture.GradMode;
 import dev.deadwatch.capture.ModelProbe;
+import dev.deadwatch.capture.Precision;
 import dev.deadwatch.census.CensusRead;
 import dev.deadwatch.capture.BlockPaths;
 import dev.deadwatch.export.BuildInfo;
@@ -107,6 +108,9 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
     public void onTrainingEnd(Trainer trainer) {
         guard("end", () -> {
             // the final state is always read, whatever the budget or interval left unread
+            if (begun && !off && !ended) {
+                taker.completeProbe(); // training shorter than the probe's collection: what there is
+            }
             if (begun && !off && !ended && taker.hasProbe() && schedule.unread(step)) {
                 finalRead = true;
                 snapshot(schedule.orderDue());
@@ -130,7 +134,7 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
                 orderStartClock = ReadWorker.clock(); // to split a worker read's cost into its order read and the rest
             }
             settings.readObserver().beforeRead(read);
-        });
+        }, settings.featureAxes());
         String model = t.getModel().getName() == null ? "model" : t.getModel().getName();
         output = MetricsOutput.open(settings.registry(), settings.host(), settings.port());
         metrics = new DeadwatchMetrics(runId, model, BuildInfo.of(settings.precision()), suite.names());
@@ -177,6 +181,9 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
             metrics.train(tr[0], tr[1]);
         }
         taker.observe(data);
+        if (!taker.hasProbe()) {
+            return; // the probe is still being collected from the first batches
+        }
         ReadSchedule.Decision d = schedule.decide(step);
         for (int i = 0; i < d.budgetSkips(); i++) {
             skip("budget");
@@ -218,6 +225,9 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
             skip("nonfinite");
             pause(t0);
             return;
+        }
+        if (taker.replicaPrecision() != Precision.FLOAT64) {
+            metrics.precision(taker.replicaPrecision().toString()); // deadwatch_info tells the truth
         }
         double[] sc = scores.all();
         long held = pause(t0);

@@ -14,7 +14,9 @@ import dev.deadwatch.regime.RegimeTracker;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
@@ -28,7 +30,7 @@ public final class DeadwatchListenerBuilder {
     private int interval = 50;
     private int orderEvery = 5;
     private int maxInterval = 100_000;
-    private int probeSize = 64;
+    private int probeSize;
     private int maxRows = 4096;
     private int persist = RegimeTracker.DEFAULT_PERSIST;
     private int trendWindow = LogDetTrend.DEFAULT_WINDOW;
@@ -47,6 +49,7 @@ public final class DeadwatchListenerBuilder {
     private OutputMetric metric;
     private List<Detector> detectors = Detector.defaults();
     private final List<Read> extraReads = new ArrayList<>();
+    private final Map<String, Integer> featureAxes = new LinkedHashMap<>();
     private Consumer<RegimeChange> onRegimeChange;
     private Consumer<ReadReport> onReport;
     private ReadSuite.ReadObserver observer = ReadSuite.ReadObserver.NONE;
@@ -65,7 +68,12 @@ public final class DeadwatchListenerBuilder {
         return this;
     }
 
-    /** @param samples probe size when captured from the first batch (default 64), at least 2 */
+    /**
+     * @param samples probe samples collected from the first training batches, at least 2 (default:
+     *     automatic, twice the width of the widest dense layer — Linear or LayerNorm — at least 64
+     *     and at most {@code maxRows}, so the activation reads resolve every dense layer; a layer
+     *     still wider than the probe's rows has its unresolved part exported, never called dead)
+     */
     public DeadwatchListenerBuilder optProbeSize(int samples) {
         if (samples < 2) {
             throw new IllegalArgumentException("probeSize must be >= 2, got " + samples);
@@ -76,7 +84,7 @@ public final class DeadwatchListenerBuilder {
 
     /**
      * @param inputs the fixed probe batch (default: the first {@code probeSize} samples of the
-     *     first training batch)
+     *     first training batches)
      * @param labels its labels (needed for the Fisher side), may be {@code null}
      */
     public DeadwatchListenerBuilder optProbe(NDList inputs, NDList labels) {
@@ -244,11 +252,30 @@ public final class DeadwatchListenerBuilder {
         return this;
     }
 
+    /**
+     * The feature axis of one layer's output, where the layout rule gets it wrong (a custom block
+     * with channels on another axis, say): the rule takes the channels (axis 1) after a
+     * convolution and the last axis after any other block with parameters (docs/method.md §2).
+     *
+     * @param layer the layer's path (as in the {@code layer} label)
+     * @param axis the feature axis, 1 or more, or negative from the end (-1 is the last)
+     */
+    public DeadwatchListenerBuilder optFeatureAxis(String layer, int axis) {
+        if (layer == null || layer.isBlank()) {
+            throw new IllegalArgumentException("feature axis layer must not be blank, got '" + layer + "'");
+        }
+        if (axis == 0) {
+            throw new IllegalArgumentException("feature axis of layer " + layer + " must not be 0 (the batch axis)");
+        }
+        featureAxes.put(layer, axis);
+        return this;
+    }
+
     /** @return the settings, validated */
     public MonitorSettings settings() {
         return new MonitorSettings(interval, orderEvery, maxInterval, probeSize, maxRows, persist, trendWindow,
                 keepSnapshots, budget, fisher, seed, factory, probeInputs, probeLabels, registry, host, port,
-                outputDir, runId, metric, detectors, extraReads, onRegimeChange, onReport, observer);
+                outputDir, runId, metric, detectors, extraReads, onRegimeChange, onReport, observer, featureAxes);
     }
 
     /**

@@ -12,6 +12,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 
@@ -24,7 +25,7 @@ import java.util.function.Supplier;
  * @param interval snapshot every this many steps
  * @param orderEvery the order read every this many snapshots
  * @param maxInterval the interval's cap under budget back-off
- * @param probeSize probe size when captured from the first batch
+ * @param probeSize probe samples collected from the first batches, 0 for automatic
  * @param maxRows row cap of the activation matrices
  * @param persist consecutive reads that confirm a regime change
  * @param trendWindow reads in the temporal slope of {@code log det⁺}
@@ -33,7 +34,7 @@ import java.util.function.Supplier;
  * @param fisher whether the Fisher side is read
  * @param seed seed of the order read's reference directions
  * @param blockFactory builds a fresh block of the model's architecture (float64 replica), or null
- * @param probeInputs the fixed probe batch, or null (first training batch)
+ * @param probeInputs the fixed probe batch, or null (collected from the first training batches)
  * @param probeLabels its labels, or null
  * @param registry a registry to publish into, or null
  * @param host endpoint bind address
@@ -46,18 +47,20 @@ import java.util.function.Supplier;
  * @param onRegimeChange called on every confirmed regime change, or null
  * @param onReport called with every completed read, or null
  * @param readObserver told of each read before it starts
+ * @param featureAxes layer path → feature axis, where the layout rule gets a layer wrong
  */
 public record MonitorSettings(int interval, int orderEvery, int maxInterval, int probeSize, int maxRows,
         int persist, int trendWindow, int keepSnapshots, double budget, boolean fisher, long seed,
         Supplier<Block> blockFactory, NDList probeInputs, NDList probeLabels, MeterRegistry registry,
         String host, int port, Path outputDirectory, String runId, OutputMetric outputMetric,
         List<Detector> detectors, List<Read> extraReads, Consumer<RegimeChange> onRegimeChange,
-        Consumer<ReadReport> onReport, ReadSuite.ReadObserver readObserver) {
+        Consumer<ReadReport> onReport, ReadSuite.ReadObserver readObserver, Map<String, Integer> featureAxes) {
 
     /** Copies the lists. */
     public MonitorSettings {
         detectors = List.copyOf(detectors);
         extraReads = List.copyOf(extraReads);
+        featureAxes = Map.copyOf(featureAxes);
     }
 
     /** @return the reads of every snapshot: the built-in ones ({@link ReadSuite#defaults}), then the added ones */

@@ -4,6 +4,7 @@ import dev.deadwatch.export.DeadwatchMetrics;
 import dev.deadwatch.monitor.ReadReport;
 import dev.deadwatch.order.OrderResult;
 import dev.deadwatch.reads.DdsResult;
+import dev.deadwatch.reads.LayerFailure;
 import dev.deadwatch.reads.LayerNormResult;
 import dev.deadwatch.reads.LogDetTrend;
 import dev.deadwatch.reads.Side;
@@ -43,6 +44,14 @@ final class ReportPublisher {
     private final Map<String, LogDetTrend> trends = new HashMap<>();
     /** Layer → dead orders of the newest complete order read (kept between order reads). */
     private final Map<String, Set<Integer>> lastOrders = new HashMap<>();
+    /**
+     * Layer → deaths the newest complete order read confirmed in that layer (kept likewise): dead
+     * candidates whose detector predicted them there (a node death in its own Linear, a rank
+     * deficit in the layer that produces it). An alignment-free bottom-subspace candidate reads a
+     * direction already dead in the layer's input, from the consuming layer's weights: counting it
+     * there would count that death twice.
+     */
+    private final Map<String, Integer> censusDead = new HashMap<>();
     private final List<TimelineRow> timeline = new CopyOnWriteArrayList<>();
 
     /**
@@ -76,24 +85,44 @@ final class ReportPublisher {
      * @param scores train loss, train accuracy, validation loss, validation accuracy when it was taken
      */
     synchronized void publish(ReadReport report, double[] scores) {
+        for (LayerFailure f : report.failures()) {
+            log.warn("the " + f.read() + " read of layer " + f.layer() + " (layer skipped, the rest of the snapshot read)",
+                    new IllegalStateException(f.cause()));
+        }
+        if (report.orderRead()) {
+            lastOrders.clear();
+            censusDead.clear();
+            for (OrderResult r : report.orders()) {
+                Set<Integer> s = lastOrders.computeIfAbsent(r.layer(), k -> new TreeSet<>());
+                if (r.isDead()) {
+                    s.add(r.order());
+                }
+            }
+            for (OrderResult r : report.orders()) {
+                if (r.isDead() && r.predicted().order() > 0) {
+                    censusDead.merge(r.layer(), 1, Integer::sum);
+                }
+            }
+        }
         Map<String, Double> slopes = new HashMap<>();
         Map<String, Integer> dead = new LinkedHashMap<>();
+        Map<String, Integer> headline = new HashMap<>();
         for (DdsResult r : report.dds()) {
             String key = r.layer() + "|" + r.side().label();
             slopes.put(key, trends.computeIfAbsent(key, k -> new LogDetTrend(trendWindow))
                     .add(report.step(), r.logDetActive()));
             if (r.side() == Side.ACTIVATION && r.deadCount() >= 0) {
-                dead.put(r.layer(), r.deadCount());
+                // a death the spectrum cannot see still counts once, from the census
+                int d = Math.max(r.deadCount(), censusDead.getOrDefault(r.layer(), 0));
+                dead.put(r.layer(), d);
+                headline.put(key, d);
             }
         }
         Map<String, String> orders = new LinkedHashMap<>();
         if (report.orderRead()) {
-            lastOrders.clear();
             Map<String, List<String>> byLayer = new LinkedHashMap<>();
             for (OrderResult r : report.orders()) {
-                Set<Integer> s = lastOrders.computeIfAbsent(r.layer(), k -> new TreeSet<>());
                 if (r.isDead()) {
-                    s.add(r.order());
                     byLayer.computeIfAbsent(r.layer(), k -> new ArrayList<>()).add(Integer.toString(r.order()));
                 }
             }
@@ -103,7 +132,7 @@ final class ReportPublisher {
         for (LayerNormResult r : report.layerNorms()) {
             kernel.put(r.layer(), r.kernel());
         }
-        metrics.publish(report, slopes);
+        metrics.publish(report, slopes, headline);
         int changes = 0;
         for (Map.Entry<String, Integer> e : dead.entrySet()) {
             String layer = e.getKey();

@@ -1,10 +1,14 @@
 package dev.deadwatch.listener;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
+import ai.djl.nn.core.Linear;
+import ai.djl.nn.norm.LayerNorm;
+import dev.deadwatch.capture.BlockPaths;
 import ai.djl.training.listener.TrainingListener.BatchData;
 import ai.djl.training.loss.Loss;
 import ai.djl.training.loss.SoftmaxCrossEntropyLoss;
@@ -18,14 +22,19 @@ import dev.deadwatch.capture.Replica;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * What the training thread does for a snapshot: keeps the probe batch (captured once, from the
- * settings or the first training batch), checks the parameters are finite, copies them for the
- * replica, and binds the model or the replica to the probe. Owns the native memory of all of it
- * under one manager, freed by {@link #close()}.
+ * What the training thread does for a snapshot: keeps the probe batch (from the settings, or
+ * collected from the first training batches until it has {@link #probeTarget} samples), checks the
+ * parameters are finite, copies them for the replica, and binds the model or the replica to the
+ * probe. The replica is float64 where the model can run in float64, else float32 (logged once).
+ * Owns the native memory of all of it under one manager, freed by {@link #close()}.
  */
 final class SnapshotTaker implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(DeadwatchListener.class);
 
     private final MonitorSettings settings;
     private final Block block;
@@ -35,6 +44,17 @@ final class SnapshotTaker implements AutoCloseable {
     private ModelProbe modelProbe;
     private Replica replica;
     private ModelProbe replicaProbe;
+    /** Samples still being collected for the probe, and how many it needs. */
+    private NDManager pending;
+    private final List<NDList> pendingInputs = new ArrayList<>();
+    private final List<NDList> pendingLabels = new ArrayList<>();
+    private long pendingSamples;
+    private long target;
+
+    /** The fewest samples an automatic probe has. */
+    static final int MIN_PROBE = 64;
+    /** An automatic probe has this many rows per feature of the widest dense layer. */
+    static final int ROWS_PER_FEATURE = 2;
 
     /**
      * @param settings the monitor's settings
@@ -61,7 +81,8 @@ final class SnapshotTaker implements AutoCloseable {
     }
 
     /**
-     * Captures the probe batch from the first batch seen, unless the settings give one.
+     * Collects the probe from the training batches until it has {@link #probeTarget} samples,
+     * unless the settings give one.
      *
      * @param data a training batch
      */
@@ -74,16 +95,86 @@ final class SnapshotTaker implements AutoCloseable {
                     settings.probeLabels() == null ? new NDList() : settings.probeLabels());
             return;
         }
+        if (pending == null) {
+            pending = manager.newSubManager();
+            target = probeTarget();
+        }
         NDList in = data.getBatch().getData();
         NDList labels = data.getBatch().getLabels();
-        long n = Math.min(settings.probeSize(), in.head().getShape().get(0));
-        probe = ProbeBatch.copyOf(manager, slice(in, n), labels == null ? new NDList() : slice(labels, n));
+        long n = Math.min(target - pendingSamples, in.head().getShape().get(0));
+        pendingInputs.add(copy(in, n));
+        pendingLabels.add(labels == null ? new NDList() : copy(labels, n));
+        pendingSamples += n;
+        if (pendingSamples >= target) {
+            completeProbe();
+        }
     }
 
-    private static NDList slice(NDList list, long n) {
+    /**
+     * Makes the probe of the samples collected so far (at training end, when training was shorter
+     * than the probe's collection); no probe with fewer than 2.
+     */
+    void completeProbe() {
+        if (probe != null || pending == null || pendingSamples < 2) {
+            return;
+        }
+        probe = ProbeBatch.copyOf(manager, concat(pendingInputs), concat(pendingLabels));
+        pendingInputs.clear();
+        pendingLabels.clear();
+        pending.close();
+        pending = null;
+    }
+
+    /**
+     * The probe's size: the settings' {@code probeSize}, or, when it is automatic (0), twice the
+     * width of the widest dense layer (Linear input or output, LayerNorm), at least
+     * {@link #MIN_PROBE} and at most {@code maxRows}, so that the activation reads resolve every
+     * dense layer. Convolution layers have a row per position and need far fewer samples.
+     *
+     * @return samples
+     */
+    long probeTarget() {
+        if (settings.probeSize() > 0) {
+            return settings.probeSize();
+        }
+        long widest = 0;
+        for (Block b : BlockPaths.of(block).byPath().values()) {
+            if (b instanceof Linear || b instanceof LayerNorm) {
+                for (Pair<String, Parameter> p : b.getDirectParameters()) {
+                    if (p.getValue().isInitialized()) {
+                        for (long d : p.getValue().getArray().getShape().getShape()) {
+                            widest = Math.max(widest, d);
+                        }
+                    }
+                }
+            }
+        }
+        return Math.max(MIN_PROBE, Math.min(settings.maxRows(), ROWS_PER_FEATURE * widest));
+    }
+
+    private NDList copy(NDList list, long n) {
         NDList out = new NDList();
         for (NDArray a : list) {
-            out.add(a.get("0:" + n));
+            NDArray c = a.get("0:" + n).duplicate();
+            c.attach(pending);
+            out.add(c);
+        }
+        return out;
+    }
+
+    private NDList concat(List<NDList> parts) {
+        NDList out = new NDList();
+        if (parts.isEmpty() || parts.get(0).isEmpty()) {
+            return out;
+        }
+        for (int i = 0; i < parts.get(0).size(); i++) {
+            NDList column = new NDList();
+            for (NDList p : parts) {
+                column.add(p.get(i));
+            }
+            NDArray c = column.size() == 1 ? column.head() : NDArrays.concat(column, 0);
+            c.attach(pending);
+            out.add(c);
         }
         return out;
     }
@@ -127,10 +218,38 @@ final class SnapshotTaker implements AutoCloseable {
             values.add(v);
         }
         if (replica == null) { // built here: it reads the model's parameters once
-            replica = Replica.float64(settings.blockFactory(), block, manager, probe.inputs().getShapes());
-            replicaProbe = new ModelProbe(replica.block(), probe, Precision.FLOAT64, metric);
+            buildReplica();
         }
         return Optional.of(values);
+    }
+
+    /**
+     * The float64 replica, or where the model cannot run in float64 (a block that keeps float32
+     * parameters, an engine operation that mixes types), a float32 replica: still off the
+     * training thread, and said once in the log.
+     */
+    private void buildReplica() {
+        try {
+            replica = Replica.of(Precision.FLOAT64, settings.blockFactory(), block, manager, probe.inputs().getShapes());
+            replicaProbe = new ModelProbe(replica.block(), probe, Precision.FLOAT64, metric);
+            replicaProbe.evaluate(); // one forward: a type clash inside the engine shows here
+            return;
+        } catch (RuntimeException e) {
+            LOG.warn("deadwatch: the model cannot run in float64 ({}); its reads run on a float32 replica", e.toString());
+            if (replicaProbe != null) {
+                replicaProbe.close();
+            }
+            if (replica != null) {
+                replica.close();
+            }
+        }
+        replica = Replica.of(Precision.FLOAT32, settings.blockFactory(), block, manager, probe.inputs().getShapes());
+        replicaProbe = new ModelProbe(replica.block(), probe, Precision.FLOAT32, metric);
+    }
+
+    /** @return the replica's precision, or {@code null} before it is built */
+    Precision replicaPrecision() {
+        return replica == null ? null : replica.precision();
     }
 
     /**
@@ -146,7 +265,7 @@ final class SnapshotTaker implements AutoCloseable {
 
     @Override
     public void close() {
-        for (AutoCloseable c : new AutoCloseable[] {modelProbe, replicaProbe, replica, probe}) {
+        for (AutoCloseable c : new AutoCloseable[] {modelProbe, replicaProbe, replica, probe, pending}) {
             if (c != null) {
                 try {
                     c.close();

@@ -3,7 +3,9 @@ package dev.deadwatch.monitor;
 import dev.deadwatch.census.Census;
 import dev.deadwatch.census.CensusRead;
 import dev.deadwatch.order.OrderResult;
+import dev.deadwatch.reads.BatchNormResult;
 import dev.deadwatch.reads.DdsResult;
+import dev.deadwatch.reads.LayerFailure;
 import dev.deadwatch.reads.LayerNormResult;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -58,6 +60,16 @@ public record ReadReport(long step, List<Object> results, Set<String> abandoned,
         List<DdsResult> out = results(DdsResult.class);
         out.sort(Comparator.comparing(DdsResult::side)); // stable: each side in layer order
         return out;
+    }
+
+    /** @return the BatchNorm reads */
+    public List<BatchNormResult> batchNorms() {
+        return results(BatchNormResult.class);
+    }
+
+    /** @return the layers a read could not read on this snapshot */
+    public List<LayerFailure> failures() {
+        return results(LayerFailure.class);
     }
 
     /** @return the LayerNorm reads */

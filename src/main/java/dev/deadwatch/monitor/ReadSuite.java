@@ -7,6 +7,7 @@ import dev.deadwatch.capture.ModelProbe;
 import dev.deadwatch.census.CensusRead;
 import dev.deadwatch.detectors.Detector;
 import dev.deadwatch.linalg.Spectrum;
+import dev.deadwatch.reads.BatchNormRead;
 import dev.deadwatch.reads.DdsRead;
 import dev.deadwatch.reads.FisherGramRead;
 import dev.deadwatch.reads.LayerNormRead;
@@ -31,6 +32,7 @@ public final class ReadSuite {
 
     private final List<Read> reads;
     private final ReadObserver observer;
+    private final Map<String, Integer> featureAxes;
 
     /**
      * Told the name of each read just before it starts, on the thread that runs it: for tracing
@@ -53,6 +55,17 @@ public final class ReadSuite {
      * @param observer told of each read before it starts
      */
     public ReadSuite(List<Read> reads, ReadObserver observer) {
+        this(reads, observer, Map.of());
+    }
+
+    /**
+     * @param reads the reads, run in this order; names must be distinct
+     * @param observer told of each read before it starts
+     * @param featureAxes layer → feature axis, for layers whose layout {@link dev.deadwatch.capture.FeatureAxes}
+     *     gets wrong
+     */
+    public ReadSuite(List<Read> reads, ReadObserver observer, Map<String, Integer> featureAxes) {
+        this.featureAxes = Map.copyOf(featureAxes);
         this.reads = List.copyOf(reads);
         this.observer = Objects.requireNonNull(observer, "observer");
         Set<String> names = new HashSet<>();
@@ -64,8 +77,8 @@ public final class ReadSuite {
     }
 
     /**
-     * The built-in reads: the Fisher side (when {@code fisher}), the LayerNorm read, the DDS
-     * read and the order read with its census.
+     * The built-in reads: the Fisher side (when {@code fisher}), the LayerNorm read, the
+     * BatchNorm read, the DDS read and the order read with its census.
      *
      * @param maxRows row cap of the activation matrices
      * @param detectors detectors supplying order-read candidates
@@ -80,6 +93,7 @@ public final class ReadSuite {
             out.add(new FisherGramRead(dds));
         }
         out.add(new LayerNormRead(maxRows, Spectrum.EPS_DEAD));
+        out.add(new BatchNormRead());
         out.add(dds);
         out.add(new CensusRead(detectors, seed));
         return out;
@@ -146,7 +160,8 @@ public final class ReadSuite {
                 lastWithActivations = i;
             }
         }
-        try (ReadContext ctx = new ReadContext(probe, step, loss, tappedLayers(probe.paths()), due, fits)) {
+        try (ReadContext ctx = new ReadContext(probe, step, loss, tappedLayers(probe.paths()), featureAxes,
+                due, fits)) {
             for (int i = 0; i < reads.size(); i++) {
                 Read read = reads.get(i);
                 if (read.appliesTo(ctx)) {

@@ -5,14 +5,15 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import dev.deadwatch.capture.FeatureAxes;
 import dev.deadwatch.capture.ParameterState;
 import dev.deadwatch.linalg.Spectrum;
 import dev.deadwatch.linalg.SymmetricEigen;
 import java.util.List;
 
 /**
- * Activation matrices (rows = samples × positions, columns = the last axis) and their
- * covariance spectra. The heavy products run on the engine in float64; the eigensolve in Java.
+ * Activation matrices (rows = samples × positions, columns = the feature axis, see
+ * {@link dev.deadwatch.capture.FeatureAxes}) and their covariance spectra. The heavy products run on the engine in float64; the eigensolve in Java.
  */
 public final class Activations {
 
@@ -22,9 +23,7 @@ public final class Activations {
     private Activations() {}
 
     /**
-     * Flattens the recorded calls of one block to {@code rows × width}, concatenates them,
-     * keeps at most {@code maxRows} rows (evenly spaced, so deterministic), converts to float64
-     * and centres the columns.
+     * {@link #centred(List, int, int, NDManager)} with the features on the last axis.
      *
      * @param calls one array per call of the block, last axis = width
      * @param maxRows row cap
@@ -32,6 +31,21 @@ public final class Activations {
      * @return the centred float64 matrix
      */
     public static NDArray centred(List<NDArray> calls, int maxRows, NDManager into) {
+        return centred(calls, FeatureAxes.LAST, maxRows, into);
+    }
+
+    /**
+     * Flattens the recorded calls of one block to {@code rows × width} (the feature axis last,
+     * every other axis a row), concatenates them, keeps at most {@code maxRows} rows (evenly
+     * spaced, so deterministic), converts to float64 and centres the columns.
+     *
+     * @param calls one array per call of the block
+     * @param axis the feature axis ({@link FeatureAxes#resolve})
+     * @param maxRows row cap
+     * @param into manager owning the result
+     * @return the centred float64 matrix
+     */
+    public static NDArray centred(List<NDArray> calls, int axis, int maxRows, NDManager into) {
         if (calls == null || calls.isEmpty()) {
             throw new IllegalArgumentException("no activations recorded");
         }
@@ -41,7 +55,20 @@ public final class Activations {
         NDList flat = new NDList();
         long width = -1;
         for (NDArray a : calls) {
-            long w = a.getShape().dimension() == 1 ? 1 : a.getShape().tail();
+            int rank = a.getShape().dimension();
+            int ax = FeatureAxes.resolve(axis, rank);
+            if (rank > 2 && ax != rank - 1) {
+                int[] order = new int[rank];
+                for (int i = 0, j = 0; i < rank; i++) {
+                    if (i != ax) {
+                        order[j++] = i;
+                    }
+                }
+                order[rank - 1] = ax;
+                a = a.transpose(order);
+                a.attach(into);
+            }
+            long w = rank == 1 ? 1 : a.getShape().tail();
             if (width >= 0 && w != width) {
                 throw new IllegalArgumentException("calls have different widths " + width + " and " + w);
             }

@@ -3,7 +3,10 @@ package dev.deadwatch.reads;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.deadwatch.linalg.Spectrum;
+import ai.djl.nn.Block;
+import dev.deadwatch.capture.TapSession;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -55,9 +58,11 @@ public final class DdsRead implements Read {
     }
 
     /**
-     * Reads the activation side of every tapped layer; a layer the LayerNorm read found with its
-     * kernel (a {@link LayerNormResult} before this read) has that one structural direction
-     * subtracted from its headline.
+     * Reads the activation side of every tapped layer along its feature axis, and splits each
+     * layer's {@code round(D(ε_dead))} into unresolved, structural and dead directions
+     * (docs/method.md §2): what the layer's input already lacked is taken from the read of the
+     * layer that produced it (found by identity of the recorded arrays), or read on the input
+     * itself. A layer that fails is that layer's failure ({@link ReadContext#fail}).
      */
     @Override
     public void read(ReadContext ctx) {
@@ -65,58 +70,138 @@ public final class DdsRead implements Read {
         for (LayerNormResult r : ctx.results(LayerNormResult.class)) {
             kernels.put(r.layer(), r.kernel() ? 1 : 0);
         }
-        Map<String, List<NDArray>> outputs = ctx.activations().outputs();
+        TapSession taps = ctx.activations();
+        Map<NDArray, Deficiency> known = new IdentityHashMap<>();
         for (String layer : ctx.layers()) {
-            List<NDArray> calls = outputs.get(layer);
-            if (calls != null) {
-                ctx.add(activation(layer, calls, kernels.getOrDefault(layer, 0), ctx.scratch()));
+            List<NDArray> calls = taps.outputs().get(layer);
+            if (calls == null) {
+                continue;
+            }
+            try (NDManager m = ctx.scratch().newSubManager()) {
+                int axis = ctx.featureAxis(layer);
+                NDArray a = Activations.centred(calls, axis, maxRows, m);
+                int rows = Math.toIntExact(a.getShape().get(0));
+                Spectrum spectrum = Activations.spectrum(a);
+                int total = total(spectrum);
+                int width = spectrum.dimension();
+                int unresolved = unresolved(width, rows);
+                Block block = ctx.probe().paths().blockAt(layer);
+                Deficiency in = inputDeficiency(block, taps.inputs().get(layer), axis, known, m);
+                Structure structure = LayerStructure.of(block, width, total, unresolved,
+                        kernels.getOrDefault(layer, 0), in);
+                ctx.add(result(layer, Side.ACTIVATION, rows, spectrum, total, unresolved, structure));
+                Deficiency out = new Deficiency(width, total < 0 ? width : total, unresolved);
+                calls.forEach(c -> known.put(c, out));
+            } catch (RuntimeException e) {
+                ctx.fail(layer, name(), e);
             }
         }
     }
 
     /**
-     * Reads the activation side of one layer.
+     * What a layer's input lacks: from the layer that produced it when its recorded output is the
+     * same array, else read on the input itself (only for the layers whose structure depends on it).
+     */
+    private Deficiency inputDeficiency(Block block, List<NDArray> inputs, int axis, Map<NDArray, Deficiency> known,
+            NDManager m) {
+        if (inputs == null || inputs.isEmpty() || !LayerStructure.dependsOnInput(block)) {
+            return null;
+        }
+        Deficiency found = known.get(inputs.get(0));
+        if (found != null && inputs.stream().allMatch(i -> known.get(i) == found)) {
+            return found;
+        }
+        if (!inputs.get(0).getDataType().isFloating()) {
+            return null; // indices (embeddings): no spectrum
+        }
+        NDArray a = Activations.centred(inputs, LayerStructure.inputAxis(block, axis), maxRows, m);
+        Spectrum spectrum = Activations.spectrum(a);
+        int total = total(spectrum);
+        int width = spectrum.dimension();
+        return new Deficiency(width, total < 0 ? width : total,
+                unresolved(width, Math.toIntExact(a.getShape().get(0))));
+    }
+
+    /**
+     * What one layer's input or output lacks.
+     *
+     * @param width feature width
+     * @param total non-active directions, {@code round(D(ε_dead))} (all of them for a zero matrix)
+     * @param unresolved the part the rows cannot span
+     */
+    record Deficiency(int width, int total, int unresolved) {
+        /** @return the active directions */
+        int active() {
+            return width - total;
+        }
+    }
+
+    /**
+     * @param width feature width
+     * @param rows rows of the centred matrix
+     * @return the directions {@code rows} centred rows cannot span: {@code max(0, width − (rows − 1))}
+     */
+    public static int unresolved(int width, int rows) {
+        return Math.max(0, width - Math.max(0, rows - 1));
+    }
+
+    /**
+     * Reads the activation side of one layer, features on the last axis, with no structure known
+     * beyond {@code structuralKernels} (for direct use; the monitor reads through {@link #read}).
      *
      * @param layer block path
      * @param calls recorded outputs of the block (one per call)
-     * @param structuralKernels known structural kernels to subtract from the headline
+     * @param structuralKernels known LayerNorm kernels on this output
      * @param scratch manager for temporaries (closed by the caller)
      * @return the result
      */
     public DdsResult activation(String layer, List<NDArray> calls, int structuralKernels,
             NDManager scratch) {
+        if (structuralKernels < 0) {
+            throw new IllegalArgumentException("structuralKernels must be >= 0, got " + structuralKernels);
+        }
         try (NDManager m = scratch.newSubManager()) {
             NDArray a = Activations.centred(calls, maxRows, m);
             int rows = Math.toIntExact(a.getShape().get(0));
-            return fromSpectrum(layer, Side.ACTIVATION, rows, Activations.spectrum(a),
-                    structuralKernels);
+            Spectrum spectrum = Activations.spectrum(a);
+            int total = total(spectrum);
+            int unresolved = unresolved(spectrum.dimension(), rows);
+            Structure structure = LayerStructure.of(null, spectrum.dimension(), total, unresolved,
+                    structuralKernels, null);
+            return result(layer, Side.ACTIVATION, rows, spectrum, total, unresolved, structure);
         }
     }
 
     /**
-     * The observables of a spectrum.
+     * @param spectrum a spectrum
+     * @return {@code round(D(ε_dead))}, or -1 for a zero matrix
+     */
+    public int total(Spectrum spectrum) {
+        double d = spectrum.deadProfile(epsDead);
+        return Double.isNaN(d) ? -1 : (int) Math.round(d);
+    }
+
+    /**
+     * The observables of a spectrum, with its count split.
      *
      * @param layer block path
      * @param side side
      * @param rows rows of the source matrix
      * @param spectrum the spectrum (one entry per dimension)
-     * @param structuralKernels kernels to subtract from the headline
+     * @param total {@link #total(Spectrum)}
+     * @param unresolved the part the probe cannot see
+     * @param structure the part the architecture forces (capped so the parts add up to {@code total})
      * @return the result
      */
-    public DdsResult fromSpectrum(String layer, Side side, int rows, Spectrum spectrum,
-            int structuralKernels) {
-        if (structuralKernels < 0) {
-            throw new IllegalArgumentException(
-                    "structuralKernels must be >= 0, got " + structuralKernels);
-        }
+    public DdsResult result(String layer, Side side, int rows, Spectrum spectrum, int total, int unresolved,
+            Structure structure) {
         double[] profile = new double[Spectrum.PROFILE_EPS.length];
         for (int i = 0; i < profile.length; i++) {
             profile[i] = spectrum.deadProfile(Spectrum.PROFILE_EPS[i]);
         }
-        double d = spectrum.deadProfile(epsDead);
-        int dead = Double.isNaN(d) ? -1 : (int) Math.max(0, Math.round(d) - structuralKernels);
+        int u = total < 0 ? unresolved : Math.min(unresolved, total);
+        int dead = total < 0 ? -1 : Math.max(0, total - u - structure.total());
         return new DdsResult(layer, side, rows, spectrum.dimension(), spectrum.logDetActive(floor),
-                spectrum.lambdaMinPositive(floor), spectrum.effectiveRank(), profile,
-                structuralKernels, dead, rows < spectrum.dimension());
+                spectrum.lambdaMinPositive(floor), spectrum.effectiveRank(), profile, total, u, structure, dead);
     }
 }

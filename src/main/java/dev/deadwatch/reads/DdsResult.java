@@ -13,12 +13,13 @@ import dev.deadwatch.linalg.Spectrum;
  * @param lambdaMin relative {@code λ_min+}, {@code NaN} if none above the floor
  * @param effectiveRank effective rank, {@code NaN} if the matrix is zero
  * @param profile {@code D(ε)} at {@link Spectrum#PROFILE_EPS}, same order
- * @param structuralKernels known structural kernels (the LayerNorm {@code u}) removed from the
- *     headline
- * @param deadCount headline {@code round(D(ε_dead))} minus the structural kernels, at least 0;
- *     {@code -1} when the matrix is zero (nothing to count)
- * @param rowLimited whether {@code rows < dimension}, so part of the count is directions the
- *     probe cannot see rather than directions the model lost
+ * @param total {@code round(D(ε_dead))}: every non-active direction, {@code -1} when the matrix
+ *     is zero (nothing to count)
+ * @param unresolved the part of {@code total} the probe cannot see: the width beyond what its
+ *     rows span ({@code max(0, dimension − (rows − 1))} after centring); never called dead
+ * @param structure the part the architecture forces, by cause
+ * @param deadCount the headline: {@code total − unresolved − structure.total()}, at least 0;
+ *     {@code -1} when the matrix is zero
  */
 public record DdsResult(
         String layer,
@@ -29,17 +30,31 @@ public record DdsResult(
         double lambdaMin,
         double effectiveRank,
         double[] profile,
-        int structuralKernels,
-        int deadCount,
-        boolean rowLimited) {
+        int total,
+        int unresolved,
+        Structure structure,
+        int deadCount) {
 
     /** Validates and copies. */
     public DdsResult {
+        if (unresolved < 0) {
+            throw new IllegalArgumentException("unresolved must be >= 0, got " + unresolved);
+        }
         if (profile.length != Spectrum.PROFILE_EPS.length) {
             throw new IllegalArgumentException("profile must have " + Spectrum.PROFILE_EPS.length
                     + " entries, got " + profile.length);
         }
         profile = profile.clone();
+    }
+
+    /** @return whether part of the count is directions the probe cannot see ({@code unresolved > 0}) */
+    public boolean rowLimited() {
+        return unresolved > 0;
+    }
+
+    /** @return the active directions, {@code dimension − total} (0 for a zero matrix) */
+    public int active() {
+        return total < 0 ? 0 : dimension - total;
     }
 
     @Override

@@ -73,7 +73,12 @@ public final class FisherGramRead implements Read {
                 .map(e -> {
                     int n = probe.samples();
                     double[] values = SymmetricEigen.of(e.getValue(), n, false).values();
-                    return dds.fromSpectrum(e.getKey(), Side.FISHER, n, Spectrum.of(values, n), 0);
+                    Spectrum spectrum = Spectrum.of(values, n);
+                    int total = dds.total(spectrum);
+                    // n per-sample gradients of a weight with p entries span at most p directions
+                    long p = ParameterState.parameter(probe.paths().blockAt(e.getKey()), "weight").getArray().size();
+                    int forced = total < 0 ? 0 : (int) Math.min(total, Math.max(0, n - p));
+                    return dds.result(e.getKey(), Side.FISHER, n, spectrum, total, 0, new Structure(0, forced, 0));
                 })
                 .toList();
     }

@@ -2,7 +2,10 @@ package dev.deadwatch.reads;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
+import ai.djl.nn.norm.BatchNorm;
+import ai.djl.nn.norm.LayerNorm;
 import dev.deadwatch.capture.ParameterState;
 import dev.deadwatch.linalg.Spectrum;
 import dev.deadwatch.linalg.SymmetricEigen;
@@ -52,11 +55,12 @@ public final class LayerNormRead implements Read {
         return "layernorm";
     }
 
-    /** Applies when some tapped layer has a {@code gamma}. */
+    /** Applies when some tapped layer has a {@code gamma} and is not a BatchNorm. */
     @Override
     public boolean appliesTo(ReadContext ctx) {
         for (String layer : ctx.layers()) {
-            if (ParameterState.parameter(ctx.probe().paths().blockAt(layer), "gamma") != null) {
+            Block b = ctx.probe().paths().blockAt(layer);
+            if (!(b instanceof BatchNorm) && ParameterState.parameter(b, "gamma") != null) {
                 return true;
             }
         }
@@ -68,14 +72,33 @@ public final class LayerNormRead implements Read {
         return true;
     }
 
-    /** Reads every tapped layer that has a {@code gamma}, on its recorded outputs. */
+    /**
+     * Reads every LayerNorm-type layer on its recorded outputs: a {@link LayerNorm}, or another
+     * block with a {@code gamma} as wide as its output's last axis (an RMSNorm, say, which the
+     * classifier then finds without a kernel). A BatchNorm is read by {@link BatchNormRead}; any
+     * other block with a {@code gamma} is reported as a {@link LayerFailure}, as is a layer whose
+     * read throws.
+     */
     @Override
     public void read(ReadContext ctx) {
         Map<String, List<NDArray>> outputs = ctx.activations().outputs();
         for (String layer : ctx.layers()) {
-            Parameter gamma = ParameterState.parameter(ctx.probe().paths().blockAt(layer), "gamma");
-            if (gamma != null && outputs.containsKey(layer)) {
-                ctx.add(read(layer, ParameterState.values(gamma), outputs.get(layer), ctx.scratch()));
+            Block b = ctx.probe().paths().blockAt(layer);
+            Parameter gamma = ParameterState.parameter(b, "gamma");
+            if (gamma == null || b instanceof BatchNorm || !outputs.containsKey(layer)) {
+                continue;
+            }
+            try {
+                List<NDArray> calls = outputs.get(layer);
+                long width = calls.get(0).getShape().tail();
+                long size = gamma.getArray().size();
+                if (!(b instanceof LayerNorm) && size != width) {
+                    throw new IllegalArgumentException("a gamma of " + size + " entries on an output whose last"
+                            + " axis has " + width + ": not a LayerNorm-type norm over its last axis");
+                }
+                ctx.add(read(layer, ParameterState.values(gamma), calls, ctx.scratch()));
+            } catch (RuntimeException e) {
+                ctx.fail(layer, name(), e);
             }
         }
     }

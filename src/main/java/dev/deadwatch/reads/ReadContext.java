@@ -2,12 +2,14 @@ package dev.deadwatch.reads;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.loss.Loss;
+import dev.deadwatch.capture.FeatureAxes;
 import dev.deadwatch.capture.ModelProbe;
 import dev.deadwatch.capture.TapSession;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -28,6 +30,7 @@ public final class ReadContext implements AutoCloseable {
     private final List<String> layers;
     private final Predicate<String> due;
     private final LongPredicate fits;
+    private final Map<String, Integer> featureAxes;
     private final List<Object> results = new ArrayList<>();
     private final Set<String> abandoned = new LinkedHashSet<>();
     private ModelProbe.Capture activations;
@@ -42,12 +45,27 @@ public final class ReadContext implements AutoCloseable {
      */
     public ReadContext(ModelProbe probe, long step, Loss loss, List<String> layers, Predicate<String> due,
             LongPredicate fits) {
+        this(probe, step, loss, layers, Map.of(), due, fits);
+    }
+
+    /**
+     * @param probe the model on the probe batch
+     * @param step training step of the snapshot
+     * @param loss the training loss, or {@code null} when none is known (reads that need it do not apply)
+     * @param layers the tapped layers, in forward order
+     * @param axisOverrides layer → feature axis, for layers {@link FeatureAxes}' rule gets wrong
+     * @param due whether a read (by name) is due on this snapshot
+     * @param fits given the nanoseconds a read still needs, whether the monitor's budget allows them
+     */
+    public ReadContext(ModelProbe probe, long step, Loss loss, List<String> layers, Map<String, Integer> axisOverrides,
+            Predicate<String> due, LongPredicate fits) {
         this.probe = Objects.requireNonNull(probe, "probe");
         this.step = step;
         this.loss = loss;
         this.layers = List.copyOf(layers);
         this.due = Objects.requireNonNull(due, "due");
         this.fits = Objects.requireNonNull(fits, "fits");
+        this.featureAxes = FeatureAxes.of(probe.paths(), this.layers, axisOverrides);
     }
 
     /** @return the model bound to its probe batch */
@@ -71,6 +89,26 @@ public final class ReadContext implements AutoCloseable {
     }
 
     /**
+     * @param layer a tapped layer
+     * @return the feature axis of its output ({@link FeatureAxes})
+     */
+    public int featureAxis(String layer) {
+        return featureAxes.getOrDefault(layer, FeatureAxes.LAST);
+    }
+
+    /**
+     * One layer's read failed: the layer is skipped on this snapshot, the rest goes on. Recorded
+     * as a {@link LayerFailure} result (the monitor counts and logs it).
+     *
+     * @param layer the layer
+     * @param read the read's name
+     * @param cause what went wrong
+     */
+    public void fail(String layer, String read, Throwable cause) {
+        add(new LayerFailure(layer, read, cause.toString()));
+    }
+
+    /**
      * @param read a read's name
      * @return whether that read is due on this snapshot (the schedule may run some reads less often)
      */
@@ -90,7 +128,8 @@ public final class ReadContext implements AutoCloseable {
      * The outputs of every tapped layer on the probe batch, recorded by one forward pass the
      * first time they are asked for and shared by the reads after.
      *
-     * @return the recorded outputs ({@link TapSession#outputs()}: layer → one array per call)
+     * @return the recorded outputs and first inputs ({@link TapSession#outputs()},
+     *     {@link TapSession#inputs()}: layer → one array per call)
      */
     public TapSession activations() {
         return capture().session();
@@ -103,7 +142,8 @@ public final class ReadContext implements AutoCloseable {
 
     private ModelProbe.Capture capture() {
         if (activations == null) {
-            activations = probe.capture(new LinkedHashSet<>(layers), Set.of(), Set.of(), false);
+            Set<String> all = new LinkedHashSet<>(layers);
+            activations = probe.capture(all, all, Set.of(), false); // inputs too: what a layer's input lacks
         }
         return activations;
     }

@@ -9,13 +9,21 @@ import java.util.Set;
 /**
  * Confirms regime changes per layer (docs/metrics.md): a change is confirmed when the layer's
  * signature differs from the current regime's for {@code persist} consecutive reads; the new
- * regime takes the newest signature. A read equal to the current regime's resets the count, so
- * a one-read blip never fires. The first signature of a layer opens regime 0.
+ * regime takes the newest signature. A read like the current regime's resets the count, so a
+ * one-read blip never fires. The first signature of a layer opens regime 0.
+ *
+ * <p>Hysteresis: a dead count differs only when it leaves the band {@code ±floor(}{@link #DEAD_BAND}
+ * {@code × current)} around the current regime's count, so a layer with many dead directions
+ * does not change regime on the noise of one or two; in a layer with fewer than
+ * {@code 1/DEAD_BAND} every death counts. The orders read and the kernel must match exactly.
  */
 public final class RegimeTracker {
 
     /** Default number of consecutive reads that confirm a change. */
     public static final int DEFAULT_PERSIST = 2;
+
+    /** Relative half-width of the band a dead count must leave to differ from the current regime's. */
+    public static final double DEAD_BAND = 0.1;
 
     private final int persist;
     private final Map<String, State> layers = new HashMap<>();
@@ -51,7 +59,7 @@ public final class RegimeTracker {
             layers.put(layer, s);
             return Optional.empty();
         }
-        if (signature.equals(s.current)) {
+        if (alike(signature, s.current)) {
             s.pending = null;
             s.count = 0;
             return Optional.empty();
@@ -75,11 +83,22 @@ public final class RegimeTracker {
         return s == null ? 0 : s.regime;
     }
 
+    /** @return the half-width of the band around a regime's dead count */
+    static int band(int dead) {
+        return (int) Math.floor(DEAD_BAND * dead);
+    }
+
+    /** @return whether a read's signature is the regime's, up to the dead-count band */
+    static boolean alike(Signature read, Signature regime) {
+        return Math.abs(read.dead() - regime.dead()) <= band(regime.dead()) && read.orders().equals(regime.orders())
+                && read.kernel() == regime.kernel();
+    }
+
     static Set<ChangeKind> kinds(Signature from, Signature to) {
         Set<ChangeKind> k = EnumSet.noneOf(ChangeKind.class);
-        if (to.dead() > from.dead()) {
+        if (to.dead() > from.dead() + band(from.dead())) {
             k.add(ChangeKind.DEAD_UP);
-        } else if (to.dead() < from.dead()) {
+        } else if (to.dead() < from.dead() - band(from.dead())) {
             k.add(ChangeKind.DEAD_DOWN);
         }
         if (!from.orders().containsAll(to.orders())) {

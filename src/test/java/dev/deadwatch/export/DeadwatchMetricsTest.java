@@ -7,7 +7,10 @@ import dev.deadwatch.census.Census;
 import dev.deadwatch.order.Prediction;
 import dev.deadwatch.monitor.ReadReport;
 import dev.deadwatch.order.Classification;
+import dev.deadwatch.reads.BatchNormResult;
 import dev.deadwatch.reads.DdsResult;
+import dev.deadwatch.reads.LayerFailure;
+import dev.deadwatch.reads.Structure;
 import dev.deadwatch.reads.LayerNormResult;
 import dev.deadwatch.order.OrderResult;
 import dev.deadwatch.reads.Side;
@@ -68,18 +71,28 @@ class DeadwatchMetricsTest {
         SimpleMeterRegistry reg = new SimpleMeterRegistry();
         DeadwatchMetrics m = new DeadwatchMetrics("r", "m", new BuildInfo("v", "e", "float32"), READS);
         m.bindTo(reg);
+        // 7 non-active directions: 1 unresolved, 4 structural (3 from the input's rank, 1 inherited), 2 dead
         DdsResult dds = new DdsResult("01Linear", Side.ACTIVATION, 64, 8, -3.5, 1e-3, 5.5,
-                new double[] {4.2, 2.1, 2.01, 2.0}, 0, 2, false);
+                new double[] {4.2, 2.1, 2.01, 2.0}, 7, 1, new Structure(0, 3, 1), 2);
+        BatchNormResult bn = new BatchNormResult("02BatchNorm", 16, 1e-5, 2);
         LayerNormResult ln = new LayerNormResult("00LayerNorm", 8, 0.25, 4.0, 0, 1e-15, 0.99999, 1, true);
         OrderResult o3 = new OrderResult("node-death[2]", "01Linear", Prediction.order(3),
                 Classification.SINGULAR, 3.001, 3, 0, 9, false, -2, new double[0], new double[0], new double[0]);
         OrderResult gauge = new OrderResult("qk", "01Linear", Prediction.gauge(), Classification.GAUGE,
                 Double.NaN, 0, -1, -1, false, -20, new double[0], new double[0], new double[0]);
         Census census = Census.of("01Linear", List.of(o3, gauge), OptionalInt.empty());
-        m.publish(new ReadReport(700, List.of(ln, dds, o3, gauge, census), Set.of(), Map.of("dds", 0.01, "order", 0.5)),
-                Map.of("01Linear|activation", -12.5));
+        m.publish(new ReadReport(700, List.of(ln, dds, bn, o3, gauge, census,
+                new LayerFailure("03Odd", "layernorm", "not a norm")), Set.of(), Map.of("dds", 0.01, "order", 0.5)),
+                Map.of("01Linear|activation", -12.5), Map.of());
         var t = reg.get("deadwatch.dead.directions").tag("layer", "01Linear").tag("side", "activation");
         assertThat(t.gauge().value()).isEqualTo(2);
+        assertThat(reg.get("deadwatch.directions.unresolved").tag("layer", "01Linear").gauge().value()).isEqualTo(1);
+        assertThat(reg.get("deadwatch.directions.structural").tag("cause", "input_rank").gauge().value()).isEqualTo(3);
+        assertThat(reg.get("deadwatch.directions.structural").tag("cause", "inherited").gauge().value()).isEqualTo(1);
+        assertThat(reg.get("deadwatch.directions.structural").tag("cause", "norm_kernel").gauge().value()).isZero();
+        assertThat(reg.get("deadwatch.batchnorm.gamma.min.abs").tag("layer", "02BatchNorm").gauge().value()).isEqualTo(1e-5);
+        assertThat(reg.get("deadwatch.batchnorm.dead.channels").tag("layer", "02BatchNorm").gauge().value()).isEqualTo(2);
+        assertThat(reg.get("deadwatch.reads.skipped").tag("reason", "layer").counter().count()).isEqualTo(1);
         assertThat(reg.get("deadwatch.dead.directions.profile").tag("eps", "1e-4").gauge().value()).isEqualTo(2.01);
         assertThat(reg.get("deadwatch.dead.directions.profile").tag("eps", "1e-6").gauge().value()).isEqualTo(2.0);
         assertThat(reg.get("deadwatch.dds.logdet.active").gauge().value()).isEqualTo(-3.5);
@@ -95,6 +108,14 @@ class DeadwatchMetricsTest {
         assertThat(reg.get("deadwatch.directions").tag("order", "2").gauge().value()).isZero();
         assertThat(reg.get("deadwatch.learning.coefficient.dead").gauge().value()).isEqualTo(1.0 / 6);
         assertThat(reg.get("deadwatch.step").gauge().value()).isEqualTo(700);
+        // a census that found more deaths than the spectrum: the headline says so
+        m.publish(new ReadReport(710, List.of(dds), Set.of(), Map.of("dds", 0.01)), Map.of(),
+                Map.of("01Linear|activation", 5));
+        assertThat(t.gauge().value()).isEqualTo(5);
+        m.precision("float32");
+        m.precision("float64");
+        assertThat(reg.find("deadwatch.info").gauges()).singleElement()
+                .satisfies(g -> assertThat(g.getId().getTag("precision")).isEqualTo("float64"));
         m.close();
         assertThat(reg.getMeters()).isEmpty();
     }
@@ -113,14 +134,15 @@ class DeadwatchMetricsTest {
         m.registerAccuracy();
         m.registerLayers(List.of("01Linear"));
         DdsResult act = new DdsResult("01Linear", Side.ACTIVATION, 64, 8, -3.5, 1e-3, 5.5,
-                new double[] {4.2, 2.1, 2.01, 2.0}, 0, 2, false);
+                new double[] {4.2, 2.1, 2.01, 2.0}, 2, 0, Structure.NONE, 2);
         DdsResult fisher = new DdsResult("01Linear", Side.FISHER, 64, 64, -1.5, 1e-2, 9.5,
-                new double[] {4.2, 2.1, 2.01, 2.0}, 0, 2, false);
+                new double[] {4.2, 2.1, 2.01, 2.0}, 2, 0, Structure.NONE, 2);
         LayerNormResult ln = new LayerNormResult("00LayerNorm", 8, 0.25, 4.0, 0, 1e-15, 0.99999, 1, true);
         OrderResult o2 = new OrderResult("node-death[2]", "01Linear", Prediction.order(2),
                 Classification.SINGULAR, 2.001, 2, 0, 9, false, -2, new double[0], new double[0], new double[0]);
-        m.publish(new ReadReport(5, List.of(ln, act, fisher, o2, Census.of("01Linear", List.of(o2), OptionalInt.empty())),
-                Set.of(), Map.of("dds", 0.01, "order", 0.2)), Map.of());
+        m.publish(new ReadReport(5, List.of(ln, act, fisher, new BatchNormResult("02BatchNorm", 4, 0.5, 0), o2,
+                Census.of("01Linear", List.of(o2), OptionalInt.empty())), Set.of(), Map.of("dds", 0.01, "order", 0.2)),
+                Map.of(), Map.of());
         m.pause(1000);
         Set<String> exported = new java.util.TreeSet<>();
         for (String line : reg.scrape().split("\n")) {

@@ -75,4 +75,31 @@ class RegimeTrackerTest {
         assertThatThrownBy(() -> new RegimeTracker(0)).hasMessageContaining("got 0");
         assertThatThrownBy(() -> sig(-1, false)).hasMessageContaining("-1");
     }
+
+    @Test
+    void aLargeCountChangesRegimeOnlyWhenItLeavesItsBand() {
+        RegimeTracker t = new RegimeTracker(2);
+        t.observe("l", 0, sig(40, false)); // band: ±floor(0.1 × 40) = ±4
+        for (int dead : new int[] {43, 37, 44, 36, 40, 41}) {
+            assertThat(t.observe("l", dead, sig(dead, false))).as("%d is noise around 40", dead).isEmpty();
+        }
+        assertThat(t.observe("l", 100, sig(45, false))).isEmpty(); // out of the band: pending
+        var c = t.observe("l", 110, sig(46, false));
+        assertThat(c).hasValueSatisfying(ch -> {
+            assertThat(ch.kinds()).containsExactly(ChangeKind.DEAD_UP);
+            assertThat(ch.to().dead()).isEqualTo(46);
+        });
+        // a small count keeps every death: the band of 7 is 0
+        RegimeTracker small = new RegimeTracker(1);
+        small.observe("s", 0, sig(7, false));
+        assertThat(small.observe("s", 1, sig(8, false))).isPresent();
+    }
+
+    @Test
+    void withinTheBandAChangeOfOrdersIsStillAChangeButNotOfTheCount() {
+        RegimeTracker t = new RegimeTracker(1);
+        t.observe("l", 0, sig(30, false));
+        var c = t.observe("l", 1, sig(32, false, 2));
+        assertThat(c).hasValueSatisfying(ch -> assertThat(ch.kinds()).containsExactly(ChangeKind.NEW_ORDER));
+    }
 }

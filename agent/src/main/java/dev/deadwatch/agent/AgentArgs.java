@@ -14,7 +14,7 @@ import java.util.Set;
  * @param every snapshot interval in steps (default 50)
  * @param order order read every this many snapshots (default 5)
  * @param budget fraction of wall time the reads may take (default 0.05)
- * @param probe probe samples captured from the first batch (default 64)
+ * @param probe probe samples collected from the first batches (default 0: automatic, twice the widest dense layer)
  * @param fisher whether to read the Fisher side (default true)
  * @param run the {@code run} label (default: generated)
  * @param out snapshot folder (default: none)
@@ -29,7 +29,7 @@ public record AgentArgs(int port, String host, int every, int order, double budg
 
     /** @return the defaults */
     public static AgentArgs defaults() {
-        return new AgentArgs(9400, "127.0.0.1", 50, 5, 0.05, 64, true, null, null, null);
+        return new AgentArgs(9400, "127.0.0.1", 50, 5, 0.05, 0, true, null, null, null);
     }
 
     /**
@@ -87,7 +87,13 @@ public record AgentArgs(int port, String host, int every, int order, double budg
                         throw new IllegalArgumentException("budget must be in (0,1], got '" + value + "'");
                     }
                 }
-                case "probe" -> probe = integer(key, value, 2, 1 << 20);
+                case "probe" -> {
+                    probe = integer(key, value, 0, 1 << 20);
+                    if (probe == 1) {
+                        throw new IllegalArgumentException("probe must be 0 (automatic) or in 2.." + (1 << 20)
+                                + ", got '" + value + "'");
+                    }
+                }
                 case "fisher" -> {
                     if (!value.equals("true") && !value.equals("false")) {
                         throw new IllegalArgumentException("fisher must be true or false, got '" + value + "'");

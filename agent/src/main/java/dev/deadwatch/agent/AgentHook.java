@@ -46,9 +46,11 @@ public final class AgentHook {
                     .optInterval(a.every())
                     .optOrderEvery(a.order())
                     .optBudget(a.budget())
-                    .optProbeSize(a.probe())
                     .optFisher(a.fisher())
                     .optPrometheusEndpoint(a.host(), MONITORS.isEmpty() ? a.port() : 0);
+            if (a.probe() > 0) {
+                b.optProbeSize(a.probe());
+            }
             if (a.run() != null) {
                 b.optRunId(MONITORS.isEmpty() ? a.run() : a.run() + "-" + MONITORS.size());
             }

@@ -88,7 +88,7 @@ class DashboardTest {
                 .collect(Collectors.joining("\n"));
         for (String t : List.of("accuracy", "loss", "Headline dead directions", "Order census", "Σ 1/(2k)",
                 "Rayleigh", "alignment", "min |γ|", "log det⁺", "λ_min", "Effective rank", "slope",
-                "Read time", "Training pause", "Skipped reads")) {
+                "Read time", "Training pause", "Skipped reads", "Structural directions", "Unresolved directions")) {
             assertThat(titles).as("a panel for %s", t).containsIgnoringCase(t);
         }
         assertThat(Dashboard.panels(d)).as("a state timeline of dead counts")

@@ -24,10 +24,10 @@ final class Repo {
     /** The metric contract: {@code docs/metrics.md} in this repository (its table rows are parsed). */
     static final Path METRICS_CONTRACT = DASHBOARDS.resolve("../docs/metrics.md").normalize();
 
-    /** The seven alerts the rule file must define. */
+    /** The eight alerts the rule file must define. */
     static final List<String> ALERTS = List.of("DeadwatchNewSingularRegime", "DeadwatchDeadDirectionsRising",
             "DeadwatchNewOrder", "DeadwatchLayerNormKernelLost", "DeadwatchMonitorStalled",
-            "DeadwatchReadsFailing", "DeadwatchNonFiniteModel");
+            "DeadwatchReadsFailing", "DeadwatchNonFiniteModel", "DeadwatchProbeTooSmall");
 
     private Repo() {}
 

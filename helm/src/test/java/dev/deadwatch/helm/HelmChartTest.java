@@ -63,7 +63,7 @@ class HelmChartTest {
                 .containsEntry("allowPrivilegeEscalation", false);
         assertThat(map(map(c, "resources"), "limits")).containsEntry("cpu", "2").containsEntry("memory", "4Gi");
         assertThat(env(c, "JAVA_TOOL_OPTIONS")).isEqualTo("-javaagent:/opt/deadwatch/deadwatch-agent.jar="
-                + "port=9400,host=0.0.0.0,every=50,order=5,budget=0.05,probe=64,fisher=true,run=grok"
+                + "port=9400,host=0.0.0.0,every=50,order=5,budget=0.05,probe=0,fisher=true,run=grok"
                 + " -Dai.djl.offline=true");
         assertThat(env(c, "DJL_CACHE_DIR")).isEqualTo("/tmp/djl");
         assertThat(list(c, "ports").get(0)).containsEntry("containerPort", 9400).containsEntry("name", "metrics");
