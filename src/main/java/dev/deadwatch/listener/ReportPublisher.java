@@ -107,6 +107,8 @@ final class ReportPublisher {
         Map<String, Double> slopes = new HashMap<>();
         Map<String, Integer> dead = new LinkedHashMap<>();
         Map<String, Integer> headline = new HashMap<>();
+        Map<String, Integer> structural = new LinkedHashMap<>();
+        Map<String, Integer> unresolved = new LinkedHashMap<>();
         for (DdsResult r : report.dds()) {
             String key = r.layer() + "|" + r.side().label();
             slopes.put(key, trends.computeIfAbsent(key, k -> new LogDetTrend(trendWindow))
@@ -116,6 +118,8 @@ final class ReportPublisher {
                 int d = Math.max(r.deadCount(), censusDead.getOrDefault(r.layer(), 0));
                 dead.put(r.layer(), d);
                 headline.put(key, d);
+                structural.put(r.layer(), r.structure().total());
+                unresolved.put(r.layer(), r.unresolved());
             }
         }
         Map<String, String> orders = new LinkedHashMap<>();
@@ -144,8 +148,8 @@ final class ReportPublisher {
                 regimeChanged(change.get());
             }
         }
-        timeline.add(new TimelineRow(report.step(), scores[0], scores[1], scores[2], scores[3], dead, orders,
-                changes));
+        timeline.add(new TimelineRow(report.step(), scores[0], scores[1], scores[2], scores[3], dead, structural,
+                unresolved, orders, changes));
         if (onReport != null) {
             onReport.accept(report);
         }

@@ -3,7 +3,9 @@ package dev.deadwatch.reads;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.deadwatch.linalg.Spectrum;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
+import dev.deadwatch.capture.FeatureAxes;
 import dev.deadwatch.capture.TapSession;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
@@ -86,11 +88,11 @@ public final class DdsRead implements Read {
                 int width = spectrum.dimension();
                 int unresolved = unresolved(width, rows);
                 Block block = ctx.probe().paths().blockAt(layer);
-                Deficiency in = inputDeficiency(block, taps.inputs().get(layer), axis, known, m);
+                Deficiency in = inputDeficiency(block, taps.inputs().get(layer), axis, width, known, m);
                 Structure structure = LayerStructure.of(block, width, total, unresolved,
                         kernels.getOrDefault(layer, 0), in);
                 ctx.add(result(layer, Side.ACTIVATION, rows, spectrum, total, unresolved, structure));
-                Deficiency out = new Deficiency(width, total < 0 ? width : total, unresolved);
+                Deficiency out = deficiency(spectrum, rows);
                 calls.forEach(c -> known.put(c, out));
             } catch (RuntimeException e) {
                 ctx.fail(layer, name(), e);
@@ -102,24 +104,45 @@ public final class DdsRead implements Read {
      * What a layer's input lacks: from the layer that produced it when its recorded output is the
      * same array, else read on the input itself (only for the layers whose structure depends on it).
      */
-    private Deficiency inputDeficiency(Block block, List<NDArray> inputs, int axis, Map<NDArray, Deficiency> known,
-            NDManager m) {
+    private Deficiency inputDeficiency(Block block, List<NDArray> inputs, int axis, int width,
+            Map<NDArray, Deficiency> known, NDManager m) {
         if (inputs == null || inputs.isEmpty() || !LayerStructure.dependsOnInput(block)) {
             return null;
         }
         Deficiency found = known.get(inputs.get(0));
-        if (found != null && inputs.stream().allMatch(i -> known.get(i) == found)) {
+        if (found != null && inputs.stream().allMatch(i -> known.get(i) == found)
+                && (found.width() == width || !block.getParameters().isEmpty())) {
             return found;
         }
         if (!inputs.get(0).getDataType().isFloating()) {
             return null; // indices (embeddings): no spectrum
         }
-        NDArray a = Activations.centred(inputs, LayerStructure.inputAxis(block, axis), maxRows, m);
-        Spectrum spectrum = Activations.spectrum(a);
+        List<NDArray> in = inputs;
+        int inAxis = LayerStructure.inputAxis(block, axis);
+        if (block.getParameters().isEmpty() && flattens(inputs.get(0), width)) {
+            // a reshape (flatten) keeps what its input lacks: read the input laid out as its output
+            in = inputs.stream().map(a -> {
+                NDArray f = a.reshape(a.getShape().get(0), width);
+                f.attach(m);
+                return f;
+            }).toList();
+            inAxis = FeatureAxes.LAST;
+        }
+        NDArray a = Activations.centred(in, inAxis, maxRows, m);
+        return deficiency(Activations.spectrum(a), Math.toIntExact(a.getShape().get(0)));
+    }
+
+    /** @return what a matrix of {@code rows} centred rows with this spectrum lacks (all of it when zero) */
+    private Deficiency deficiency(Spectrum spectrum, int rows) {
         int total = total(spectrum);
         int width = spectrum.dimension();
-        return new Deficiency(width, total < 0 ? width : total,
-                unresolved(width, Math.toIntExact(a.getShape().get(0))));
+        return new Deficiency(width, total < 0 ? width : total, unresolved(width, rows));
+    }
+
+    /** @return whether {@code input}'s non-batch entries, flattened, are {@code width} features */
+    private static boolean flattens(NDArray input, int width) {
+        Shape s = input.getShape();
+        return s.dimension() > 2 && s.size() / s.get(0) == width;
     }
 
     /**

@@ -12,10 +12,12 @@ import java.util.Set;
  * regime takes the newest signature. A read like the current regime's resets the count, so a
  * one-read blip never fires. The first signature of a layer opens regime 0.
  *
- * <p>Hysteresis: a dead count differs only when it leaves the band {@code ±floor(}{@link #DEAD_BAND}
- * {@code × current)} around the current regime's count, so a layer with many dead directions
- * does not change regime on the noise of one or two; in a layer with fewer than
- * {@code 1/DEAD_BAND} every death counts. The orders read and the kernel must match exactly.
+ * <p>Hysteresis: a dead count differs only when it leaves the band
+ * {@code ±max(1, floor(}{@link #DEAD_BAND}{@code × current))} around the current regime's count (no
+ * band around 0), so a layer does not change regime on one direction flickering at the
+ * threshold, nor a layer with many dead directions on the noise of a few; the first death of a
+ * layer and any move by two or more in a small layer still count. The orders read and the kernel
+ * must match exactly.
  */
 public final class RegimeTracker {
 
@@ -85,7 +87,7 @@ public final class RegimeTracker {
 
     /** @return the half-width of the band around a regime's dead count */
     static int band(int dead) {
-        return (int) Math.floor(DEAD_BAND * dead);
+        return dead == 0 ? 0 : Math.max(1, (int) Math.floor(DEAD_BAND * dead));
     }
 
     /** @return whether a read's signature is the regime's, up to the dead-count band */

@@ -89,10 +89,13 @@ class RegimeTrackerTest {
             assertThat(ch.kinds()).containsExactly(ChangeKind.DEAD_UP);
             assertThat(ch.to().dead()).isEqualTo(46);
         });
-        // a small count keeps every death: the band of 7 is 0
+        // a small count: one direction flickering is not a regime, two are; the first death always is
         RegimeTracker small = new RegimeTracker(1);
-        small.observe("s", 0, sig(7, false));
-        assertThat(small.observe("s", 1, sig(8, false))).isPresent();
+        small.observe("s", 0, sig(0, false));
+        assertThat(small.observe("s", 1, sig(1, false))).as("0 -> 1").isPresent();
+        assertThat(small.observe("s", 2, sig(2, false))).as("1 -> 2").isEmpty();
+        assertThat(small.observe("s", 3, sig(0, false))).as("1 -> 0").isEmpty();
+        assertThat(small.observe("s", 4, sig(3, false))).as("1 -> 3").isPresent();
     }
 
     @Test

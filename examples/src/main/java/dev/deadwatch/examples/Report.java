@@ -19,7 +19,8 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
 
 /**
  * Writes a run report: {@code timeline.csv}, {@code timeline.json} and {@code chart.png}
- * (accuracy on top; per-layer dead counts and the orders read below, against step).
+ * (accuracy on top; per-layer dead counts and the orders read, then the structural and unresolved
+ * directions, against step).
  */
 public final class Report {
 
@@ -37,7 +38,8 @@ public final class Report {
         rows.forEach(r -> layers.addAll(r.dead().keySet()));
         StringBuilder csv = new StringBuilder("step,train_loss,train_accuracy,validation_loss,validation_accuracy,regime_changes");
         for (String l : layers) {
-            csv.append(",dead:").append(l).append(",orders:").append(l);
+            csv.append(",dead:").append(l).append(",structural:").append(l).append(",unresolved:").append(l)
+                    .append(",orders:").append(l);
         }
         csv.append('\n');
         for (TimelineRow r : rows) {
@@ -45,8 +47,8 @@ public final class Report {
                     num(r.trainAccuracy()), num(r.validationLoss()), num(r.validationAccuracy()),
                     r.regimeChanges()));
             for (String l : layers) {
-                Integer d = r.dead().get(l);
-                csv.append(',').append(d == null ? "" : d.toString())
+                csv.append(',').append(cell(r.dead().get(l))).append(',').append(cell(r.structural().get(l)))
+                        .append(',').append(cell(r.unresolved().get(l)))
                         .append(",\"").append(r.orders().getOrDefault(l, "")).append('"');
             }
             csv.append('\n');
@@ -56,6 +58,10 @@ public final class Report {
         Path png = dir.resolve("chart.png");
         chart(title, rows, layers, png);
         return png;
+    }
+
+    private static String cell(Integer v) {
+        return v == null ? "" : v.toString();
     }
 
     private static String num(double v) {
@@ -103,8 +109,23 @@ public final class Report {
             s.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
             s.setMarker(SeriesMarkers.DIAMOND);
         }
-        List<org.knowm.xchart.internal.chartpart.Chart<?, ?>> charts = List.of(acc, dead);
-        BitmapEncoder.saveBitmap(charts, 2, 1, png.toString(), BitmapEncoder.BitmapFormat.PNG);
+        XYChart structure = new XYChartBuilder().width(1000).height(300)
+                .title("not deaths: structural (solid) and unresolved (dashed) directions per layer")
+                .xAxisTitle("step").yAxisTitle("directions").build();
+        style(structure);
+        for (String l : layers) {
+            add(structure, l + " structural", steps, rows.stream()
+                    .mapToDouble(r -> r.structural().containsKey(l) ? r.structural().get(l) : Double.NaN).toArray());
+            if (rows.stream().anyMatch(r -> r.unresolved().getOrDefault(l, 0) > 0)) {
+                XYSeries u = add(structure, l + " unresolved", steps, rows.stream()
+                        .mapToDouble(r -> r.unresolved().containsKey(l) ? r.unresolved().get(l) : Double.NaN).toArray());
+                if (u != null) {
+                    u.setLineStyle(org.knowm.xchart.style.lines.SeriesLines.DASH_DASH);
+                }
+            }
+        }
+        List<org.knowm.xchart.internal.chartpart.Chart<?, ?>> charts = List.of(acc, dead, structure);
+        BitmapEncoder.saveBitmap(charts, 3, 1, png.toString(), BitmapEncoder.BitmapFormat.PNG);
     }
 
     private static void style(XYChart c) {
@@ -113,7 +134,8 @@ public final class Report {
         c.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
     }
 
-    private static void add(XYChart c, String name, double[] x, double[] y) {
+    /** @return the series, or {@code null} when it has no finite point (not added) */
+    private static XYSeries add(XYChart c, String name, double[] x, double[] y) {
         List<Double> xs = new ArrayList<>();
         List<Double> ys = new ArrayList<>();
         for (int i = 0; i < x.length; i++) {
@@ -123,9 +145,11 @@ public final class Report {
             }
         }
         if (xs.isEmpty()) {
-            return;
+            return null;
         }
-        c.addSeries(name, xs.stream().mapToDouble(Double::doubleValue).toArray(),
-                ys.stream().mapToDouble(Double::doubleValue).toArray()).setMarker(SeriesMarkers.NONE);
+        XYSeries s = c.addSeries(name, xs.stream().mapToDouble(Double::doubleValue).toArray(),
+                ys.stream().mapToDouble(Double::doubleValue).toArray());
+        s.setMarker(SeriesMarkers.NONE);
+        return s;
     }
 }
