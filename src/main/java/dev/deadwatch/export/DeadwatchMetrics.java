@@ -53,6 +53,8 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
     public static final List<String> SKIP_REASONS = List.of("busy", "nonfinite", "error", "budget", "layer");
 
     private final Tags base;
+    private final String run;
+    private final String model;
     private volatile BuildInfo info;
     private Meter infoGauge;
     private final List<String> reads;
@@ -107,12 +109,22 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
      */
     public DeadwatchMetrics(String run, String model, BuildInfo info, List<String> reads) {
         this.base = Tags.of("run", run, "model", model);
+        this.run = run;
+        this.model = model;
         this.info = info;
         this.reads = List.copyOf(reads);
     }
 
+    /**
+     * @throws IllegalStateException when the registry already holds a run of the same {@code run}
+     *     and {@code model}: two monitors would add up each other's counters
+     */
     @Override
     public synchronized void bindTo(MeterRegistry reg) {
+        if (reg.find("deadwatch.info").tags(base).gauge() != null) {
+            throw new IllegalStateException("the registry already holds run '" + run + "' of model '" + model
+                    + "': give each monitor its own run id (optRunId)");
+        }
         this.registry = reg;
         registerInfo();
         gauge("deadwatch.step", "Training step of the newest completed read.", Tags.empty(), step);

@@ -2,7 +2,6 @@ package dev.deadwatch.listener;
 
 import ai.djl.nn.Block;
 import ai.djl.training.Trainer;
-import ai.djl.training.listener.TrainingListener;
 import ai.djl.training.listener.TrainingListenerAdapter;
 import dev.deadwatch.capture.GradMode;
 import dev.deadwatch.capture.ModelProbe;
@@ -200,9 +199,9 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
         long at = step;
         if (!settings.replica()) {
             // float32 on the model itself, here, between steps
-            if (!taker.modelFinite()) {
-                skip("nonfinite");
-                pause(t0);
+            Optional<String> nonFinite = taker.firstNonFinite();
+            if (nonFinite.isPresent()) {
+                nonFinite(nonFinite.get(), t0);
                 return;
             }
             double[] sc = scores.all();
@@ -222,8 +221,7 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
         // and backward included, runs on the worker on the float64 replica
         Optional<List<double[]>> values = taker.copyParameters();
         if (values.isEmpty()) {
-            skip("nonfinite");
-            pause(t0);
+            nonFinite(taker.firstNonFinite().orElse("?"), t0);
             return;
         }
         if (taker.replicaPrecision() != Precision.FLOAT64) {
@@ -240,6 +238,14 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
             Thread.currentThread().interrupt();
             skip("busy");
         }
+    }
+
+    /** A snapshot of a model that is not finite: counted, and said once, naming the first such parameter. */
+    private void nonFinite(String parameter, long t0) {
+        skip("nonfinite");
+        log.once("nonfinite", "deadwatch: parameter {} of the model is not finite at step {}: its snapshots are not"
+                + " read (counted as reads_skipped_total{reason=\"nonfinite\"}) until it is", parameter, step);
+        pause(t0);
     }
 
     /** A snapshot dropped because the worker is still reading (see {@link ReadSchedule#dropped()}). */
@@ -350,7 +356,7 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
         return runId;
     }
 
-    /** @return the completed reads so far, in step order */
+    /** @return the newest completed reads (at most {@code optTimelineSize}), in step order */
     public List<TimelineRow> timeline() {
         return publisher == null ? List.of() : publisher.timeline();
     }
@@ -373,11 +379,6 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
     /** @return the current snapshot interval in steps (grows when the budget is exceeded) */
     public int interval() {
         return schedule.interval();
-    }
-
-    /** @return the listener as a DJL listener array, for {@code addTrainingListeners} */
-    public TrainingListener[] asArray() {
-        return new TrainingListener[] {this};
     }
 
     /** @return the number of snapshots taken */

@@ -35,6 +35,7 @@ public final class DeadwatchListenerBuilder {
     private int persist = RegimeTracker.DEFAULT_PERSIST;
     private int trendWindow = LogDetTrend.DEFAULT_WINDOW;
     private int keepSnapshots = 5;
+    private int timelineSize = 10_000;
     private double budget = 0.05;
     private boolean fisher = true;
     private long seed;
@@ -177,6 +178,15 @@ public final class DeadwatchListenerBuilder {
         return this;
     }
 
+    /**
+     * @param reads the newest reads {@link DeadwatchListener#timeline()} keeps in memory (default
+     *     10000, a few MB), at least 1; older rows are dropped, the exported series are unaffected
+     */
+    public DeadwatchListenerBuilder optTimelineSize(int reads) {
+        this.timelineSize = positive("timelineSize", reads);
+        return this;
+    }
+
     /** @param n snapshots kept on disk (default 5), at least 1 */
     public DeadwatchListenerBuilder optKeepSnapshots(int n) {
         this.keepSnapshots = positive("keepSnapshots", n);
@@ -275,7 +285,8 @@ public final class DeadwatchListenerBuilder {
     public MonitorSettings settings() {
         return new MonitorSettings(interval, orderEvery, maxInterval, probeSize, maxRows, persist, trendWindow,
                 keepSnapshots, budget, fisher, seed, factory, probeInputs, probeLabels, registry, host, port,
-                outputDir, runId, metric, detectors, extraReads, onRegimeChange, onReport, observer, featureAxes);
+                outputDir, runId, metric, detectors, extraReads, onRegimeChange, onReport, observer, featureAxes,
+                timelineSize);
     }
 
     /**

@@ -48,13 +48,15 @@ import java.util.function.Supplier;
  * @param onReport called with every completed read, or null
  * @param readObserver told of each read before it starts
  * @param featureAxes layer path → feature axis, where the layout rule gets a layer wrong
+ * @param timelineSize the newest reads the in-memory timeline keeps
  */
 public record MonitorSettings(int interval, int orderEvery, int maxInterval, int probeSize, int maxRows,
         int persist, int trendWindow, int keepSnapshots, double budget, boolean fisher, long seed,
         Supplier<Block> blockFactory, NDList probeInputs, NDList probeLabels, MeterRegistry registry,
         String host, int port, Path outputDirectory, String runId, OutputMetric outputMetric,
         List<Detector> detectors, List<Read> extraReads, Consumer<RegimeChange> onRegimeChange,
-        Consumer<ReadReport> onReport, ReadSuite.ReadObserver readObserver, Map<String, Integer> featureAxes) {
+        Consumer<ReadReport> onReport, ReadSuite.ReadObserver readObserver, Map<String, Integer> featureAxes,
+        int timelineSize) {
 
     /** Copies the lists. */
     public MonitorSettings {

@@ -12,6 +12,19 @@ final class OnceLog {
     private final Set<String> logged = ConcurrentHashMap.newKeySet();
 
     /**
+     * Logs a warning the first time its key is seen.
+     *
+     * @param key what the warning is about
+     * @param format an SLF4J message format
+     * @param args its arguments
+     */
+    void once(String key, String format, Object... args) {
+        if (logged.add(key)) {
+            LOG.warn(format, args);
+        }
+    }
+
+    /**
      * @param where what failed (a callback, a read)
      * @param e the failure
      */

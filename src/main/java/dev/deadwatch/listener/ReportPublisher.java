@@ -12,7 +12,7 @@ import dev.deadwatch.regime.RegimeChange;
 import dev.deadwatch.regime.RegimeTracker;
 import dev.deadwatch.regime.Signature;
 import java.util.ArrayList;
-import java.util.Collections;
+import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -20,7 +20,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -52,7 +51,9 @@ final class ReportPublisher {
      * there would count that death twice.
      */
     private final Map<String, Integer> censusDead = new HashMap<>();
-    private final List<TimelineRow> timeline = new CopyOnWriteArrayList<>();
+    /** The newest {@code timelineSize} rows, oldest first. */
+    private final ArrayDeque<TimelineRow> timeline = new ArrayDeque<>();
+    private final int timelineSize;
 
     /**
      * @param metrics where the reads are exported
@@ -65,12 +66,13 @@ final class ReportPublisher {
         this.trendWindow = settings.trendWindow();
         this.onRegimeChange = settings.onRegimeChange();
         this.onReport = settings.onReport();
+        this.timelineSize = settings.timelineSize();
         this.log = log;
     }
 
-    /** @return the completed reads so far, in step order */
-    List<TimelineRow> timeline() {
-        return Collections.unmodifiableList(timeline);
+    /** @return the newest completed reads (at most {@code timelineSize}), in step order */
+    synchronized List<TimelineRow> timeline() {
+        return List.copyOf(timeline);
     }
 
     /** @return the regime number of a layer */
@@ -148,7 +150,10 @@ final class ReportPublisher {
                 regimeChanged(change.get());
             }
         }
-        timeline.add(new TimelineRow(report.step(), scores[0], scores[1], scores[2], scores[3], dead, structural,
+        if (timeline.size() == timelineSize) {
+            timeline.removeFirst(); // bounded: a long run keeps its newest rows
+        }
+        timeline.addLast(new TimelineRow(report.step(), scores[0], scores[1], scores[2], scores[3], dead, structural,
                 unresolved, orders, changes));
         if (onReport != null) {
             onReport.accept(report);

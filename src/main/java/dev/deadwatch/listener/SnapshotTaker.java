@@ -179,18 +179,18 @@ final class SnapshotTaker implements AutoCloseable {
         return out;
     }
 
-    /** @return whether every parameter of the model is finite (one reduction per tensor) */
-    boolean modelFinite() {
+    /** @return the first parameter of the model that is not finite (one reduction per tensor), if any */
+    Optional<String> firstNonFinite() {
         try (NDManager s = manager.newSubManager()) {
             for (Pair<String, Parameter> p : block.getParameters()) {
                 NDArray sum = p.getValue().getArray().sum();
                 sum.attach(s);
                 if (!Double.isFinite(ParameterState.toDoubles(sum)[0])) {
-                    return false;
+                    return Optional.of(p.getKey());
                 }
             }
         }
-        return true;
+        return Optional.empty();
     }
 
     /** @return the model itself on the probe batch, read in float32 */
@@ -205,6 +205,7 @@ final class SnapshotTaker implements AutoCloseable {
      * Copies every parameter to float64 for the replica, building the replica the first time.
      *
      * @return the copies in {@code block.getParameters()} order, or empty when one is not finite
+     *     ({@link #firstNonFinite()} names it)
      */
     Optional<List<double[]>> copyParameters() {
         List<double[]> values = new ArrayList<>();

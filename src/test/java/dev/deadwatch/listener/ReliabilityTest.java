@@ -36,7 +36,7 @@ class ReliabilityTest {
     @TempDir
     Path tmp;
 
-    /** Writes NaN into a parameter (the first LayerNorm's beta) at one step, as a diverging optimizer would. */
+    /** Writes NaN into a parameter (the first LayerNorm's beta) at one step, as a diverging optimizer would: by the next snapshot the step has spread it to every parameter. */
     private static TrainingListener poisonAt(int atStep) {
         return new TrainingListenerAdapter() {
             private int step;
@@ -105,10 +105,22 @@ class ReliabilityTest {
     void aModelGoingNonFiniteSkipsReadsWithoutSpuriousRegimesAndTrainingGoesOn() throws Exception {
         SimpleMeterRegistry reg = new SimpleMeterRegistry();
         List<RegimeChange> changes = new ArrayList<>();
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream stderr = System.err;
         try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(5).optOrderEvery(1).optBudget(1.0)
                 .optPersist(1).optRegistry(reg).optOnRegimeChange(changes::add).build()) {
-            String checksum = TinyRun.train(30, poisonAt(12), monitor);
+            String checksum;
+            System.setErr(new java.io.PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8));
+            try {
+                checksum = TinyRun.train(30, poisonAt(12), monitor);
+            } finally {
+                System.setErr(stderr);
+            }
             assertThat(checksum).as("training ran to the end").hasSize(64);
+            // said once, naming the parameter (the slf4j binding of the tests writes to System.err)
+            String log = err.toString(java.nio.charset.StandardCharsets.UTF_8);
+            assertThat(log.split("is not finite", -1)).as(log).hasSize(2);
+            assertThat(log).contains("parameter 01LayerNorm_gamma of the model is not finite at step 15");
             // reads at 5 and 10; from 15 on the parameters are NaN: 15, 20, 25, 30 skipped
             assertThat(monitor.timeline()).extracting(TimelineRow::step).containsExactly(5L, 10L);
             assertThat(reg.get("deadwatch.reads.skipped").tag("reason", "nonfinite").counter().count()).isEqualTo(4.0);
@@ -253,6 +265,33 @@ class ReliabilityTest {
             if (held.compareAndSet(false, true)) {
                 assertThat(passed.await(60, TimeUnit.SECONDS)).as("training reached step %d", last).isTrue();
             }
+        }
+    }
+
+    @Test
+    void theTimelineKeepsOnlyItsNewestRows() throws Exception {
+        try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(1).optOrderEvery(1000).optBudget(1.0)
+                .optFisher(false).optTimelineSize(5).build()) {
+            TinyRun.train(12, monitor);
+            assertThat(monitor.timeline()).extracting(TimelineRow::step).containsExactly(8L, 9L, 10L, 11L, 12L);
+            assertThat(monitor.snapshots()).isEqualTo(12);
+        }
+        assertThatThrownBy(() -> DeadwatchListener.builder().optTimelineSize(0)).hasMessageContaining("timelineSize");
+    }
+
+    @Test
+    void aSecondMonitorOfTheSameRunInOneRegistryIsRefusedNotMerged() throws Exception {
+        SimpleMeterRegistry reg = new SimpleMeterRegistry();
+        try (DeadwatchListener first = DeadwatchListener.builder().optInterval(5).optBudget(1.0).optRegistry(reg)
+                .optRunId("same").build();
+                DeadwatchListener second = DeadwatchListener.builder().optInterval(5).optBudget(1.0).optRegistry(reg)
+                        .optRunId("same").build()) {
+            TinyRun.train(20, first, second);
+            // the first counts its own 4 snapshots; the second switched itself off instead of adding its own
+            assertThat(reg.get("deadwatch.snapshots").tag("run", "same").counter().count()).isEqualTo(4);
+            assertThat(first.timeline()).hasSize(4);
+            assertThat(second.timeline()).isEmpty();
+            assertThat(second.steps()).isZero();
         }
     }
 }
