@@ -7,6 +7,7 @@ import dev.deadwatch.reads.BatchNormResult;
 import dev.deadwatch.reads.DdsResult;
 import dev.deadwatch.reads.LayerFailure;
 import dev.deadwatch.reads.LayerNormResult;
+import dev.deadwatch.reads.ReadContext;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -38,13 +39,7 @@ public record ReadReport(long step, List<Object> results, Set<String> abandoned,
      * @return the results of that type, in the order added
      */
     public <T> List<T> results(Class<T> type) {
-        List<T> out = new ArrayList<>();
-        for (Object r : results) {
-            if (type.isInstance(r)) {
-                out.add(type.cast(r));
-            }
-        }
-        return out;
+        return ReadContext.ofType(results, type);
     }
 
     /**

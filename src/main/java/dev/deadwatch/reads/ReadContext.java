@@ -167,6 +167,16 @@ public final class ReadContext implements AutoCloseable {
      * @return the results of that type added so far, in the order added
      */
     public <T> List<T> results(Class<T> type) {
+        return ofType(results, type);
+    }
+
+    /**
+     * @param <T> the result type
+     * @param results reads' results
+     * @param type the result type
+     * @return the results of that type, in their order
+     */
+    public static <T> List<T> ofType(List<?> results, Class<T> type) {
         List<T> out = new ArrayList<>();
         for (Object r : results) {
             if (type.isInstance(r)) {

@@ -22,13 +22,21 @@ public final class MetricsContract {
 
     private MetricsContract() {}
 
-    /** @return every name of the contract's table */
+    /** @return every name of the contract's table ({@link #FILE}) */
     public static Set<String> names() {
+        return names(FILE);
+    }
+
+    /**
+     * @param file the contract ({@code docs/metrics.md}): table rows {@code | `deadwatch_…` | type | …}
+     * @return every name of its table
+     */
+    public static Set<String> names(Path file) {
         Set<String> names = new LinkedHashSet<>();
         Pattern row = Pattern.compile("^\\| (`deadwatch_[^|]+)\\|\\s*(\\w+)");
         Pattern name = Pattern.compile("`(deadwatch_\\w+)`");
         try {
-            for (String line : Files.readAllLines(FILE)) {
+            for (String line : Files.readAllLines(file)) {
                 Matcher r = row.matcher(line);
                 if (!r.find()) {
                     continue;
@@ -45,7 +53,7 @@ public final class MetricsContract {
                 }
             }
         } catch (IOException e) {
-            throw new UncheckedIOException("the metric contract " + FILE + " cannot be read", e);
+            throw new UncheckedIOException("the metric contract " + file + " cannot be read", e);
         }
         return names;
     }

@@ -1,11 +1,11 @@
 package dev.deadwatch.dashboards;
 
+import dev.deadwatch.export.MetricsContract;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -57,30 +57,11 @@ final class Repo {
 
     /**
      * The metric names of the contract, as Prometheus spells them (counters with {@code _total},
-     * timers with {@code _seconds_count/_sum/_max}): every table row of {@link #METRICS_CONTRACT}
-     * that starts with {@code | `deadwatch_}, its first column the names and its second the type.
+     * timers with {@code _seconds_count/_sum/_max}), parsed by the core's test of the export
+     * ({@link MetricsContract}) from {@link #METRICS_CONTRACT}: one parser for every check.
      */
     static Set<String> contractNames() throws IOException {
-        Set<String> names = new LinkedHashSet<>();
-        Pattern row = Pattern.compile("^\\| (`deadwatch_[^|]+)\\|\\s*(\\w+)");
-        Pattern name = Pattern.compile("`(deadwatch_\\w+)`");
-        for (String line : Files.readAllLines(METRICS_CONTRACT)) {
-            Matcher r = row.matcher(line);
-            if (!r.find()) {
-                continue;
-            }
-            Matcher n = name.matcher(r.group(1));
-            while (n.find()) {
-                if (r.group(2).equals("timer")) {
-                    for (String suffix : List.of("_count", "_sum", "_max")) {
-                        names.add(n.group(1) + suffix);
-                    }
-                } else {
-                    names.add(n.group(1));
-                }
-            }
-        }
-        return names;
+        return MetricsContract.names(METRICS_CONTRACT);
     }
 
     /** @return every {@code deadwatch_*} metric name an expression uses */
