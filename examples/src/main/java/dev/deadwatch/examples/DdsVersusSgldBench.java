@@ -15,6 +15,7 @@ import ai.djl.nn.core.Linear;
 import ai.djl.training.loss.Loss;
 import dev.deadwatch.bench.LlcRead;
 import dev.deadwatch.bench.ReducedRankRegression;
+import dev.deadwatch.bench.RrrAccuracy;
 import dev.deadwatch.capture.ModelProbe;
 import dev.deadwatch.capture.OutputMetric;
 import dev.deadwatch.capture.ParameterState;
@@ -43,6 +44,10 @@ final class DdsVersusSgldBench {
     static final int RRR_N = 6;
     static final int RRR_H = 4;
     static final int RRR_SAMPLES = 1000;
+    /** DDS engine passes: one forward (activation side), one forward + one backward (Fisher side). */
+    static final int DDS_PASSES = 3;
+    /** Seed of the accuracy-settings checkpoints and chains (that of {@code LlcAccuracyTest}). */
+    static final long ACCURACY_SEED = 42;
 
     private final int repeats;
     private final double epsilon;
@@ -72,11 +77,16 @@ final class DdsVersusSgldBench {
     void write(StringBuilder md) {
         md.append("## DDS against the SGLD learning coefficient (reduced-rank regression)\n\n");
         LlcRead.Config d = LlcRead.Config.defaults();
-        LlcRead.Config sgld = new LlcRead.Config(d.chains(), sgldSteps, sgldSteps, epsilon, gamma, d.batchSize(), 0);
+        // this table's loss is the Gaussian NLL, as it has been measured; devinterp's MSE is in the accuracy table
+        LlcRead.Config sgld = new LlcRead.Config(d.chains(), sgldSteps, sgldSteps, epsilon, gamma, d.batchSize(), 0,
+                LlcRead.Loss.GAUSSIAN_NLL);
         md.append(String.format(Locale.ROOT, "Checkpoints: the true parameter of a bias-free M=%d → H=%d → N=%d linear network whose "
                 + "product has rank r = 0 … %d (r hidden units carry the signal, the other H−r are dead in and out), n = %d "
                 + "samples, x ~ N(0, I), y = BAx + N(0, I). True λ: the closed form of docs/method.md §5. SGLD (`LlcRead`, the "
-                + "devinterp estimator): %d chains × (%d burn-in + %d draws), ε = %g, γ = %g, minibatch %d, β = 1/log n. DDS: "
+                + "devinterp estimator, on the Gaussian negative log-likelihood ½‖y − f(x)‖²): %d chains × (%d burn-in + %d "
+                + "draws), ε = %g, γ = %g, minibatch %d, β = 1/log n; at these settings λ̂ falls short of λ at low r, mostly "
+                + "through the localization γ, which holds each chain where the dead units' loss is still flat (r = 0 at "
+                + "γ = 1 with 2000 + 2000 steps: within 5 %%); devinterp's own accuracy settings are in the next table. DDS: "
                 + "the activation and Fisher-Gram reads of the read suite on a %d-sample probe (one forward; one forward + one "
                 + "backward). Wall time: median of %d repeats.%n%n", RRR_M, RRR_H, RRR_N, RRR_H, RRR_SAMPLES, sgld.chains(),
                 sgld.burnIn(), sgld.draws(), sgld.stepSize(), sgld.localization(), sgld.batchSize(), PROBE, repeats));
@@ -121,7 +131,7 @@ final class DdsVersusSgldBench {
                 LlcRead.Result last = null;
                 for (int rep = 0; rep < repeats; rep++) {
                     LlcRead.Config c = new LlcRead.Config(sgld.chains(), sgld.burnIn(), sgld.draws(), sgld.stepSize(),
-                            sgld.localization(), sgld.batchSize(), rep);
+                            sgld.localization(), sgld.batchSize(), rep, sgld.loss());
                     last = new LlcRead().read(block, x, y, c);
                     hats.add(last.lambdaHat());
                     sgldT.add(last.seconds());
@@ -130,24 +140,13 @@ final class DdsVersusSgldBench {
                 sgldPasses = last.enginePasses();
                 sgldSeconds.add(median(sgldT));
 
-                ReadSuite suite = new ReadSuite(ReadSuite.defaults(4096, List.of(), 0, true), ReadSuite.ReadObserver.NONE);
                 List<Double> ddsT = new ArrayList<>();
-                ReadReport report = null;
-                try (ProbeBatch probe = ProbeBatch.copyOf(m, new NDList(x.get("0:" + PROBE)), new NDList(y.get("0:" + PROBE)));
-                        ModelProbe mp = new ModelProbe(block, probe, Precision.FLOAT32, OutputMetric.IDENTITY)) {
-                    for (int rep = 0; rep <= repeats; rep++) {
-                        long t0 = System.nanoTime();
-                        report = suite.read(mp, 0, Loss.l2Loss(), read -> !CensusRead.NAME.equals(read), nanos -> true);
-                        if (rep > 0) {
-                            ddsT.add((System.nanoTime() - t0) / 1e9);
-                        }
-                    }
-                }
-                ddsPasses = 3; // one forward (activation side), one forward + one backward (Fisher side)
+                ReadReport report = ddsRead(block, x, y, ddsT);
+                ddsPasses = DDS_PASSES;
                 ddsSeconds.add(median(ddsT));
                 for (DdsResult dr : report.dds()) {
                     // an all-zero matrix (r = 0) has no active eigenvalue: log det⁺ is NaN, nothing is active
-                    int active = Double.isNaN(dr.logDetActive()) ? 0 : dr.dimension() - dr.deadCount();
+                    int active = dr.active(); // dimension − total (0 for a zero matrix: nothing is active)
                     if (dr.side() == Side.ACTIVATION && dr.dimension() == RRR_H) {
                         actActive[r] = active;
                         logDet[r] = dr.logDetActive();
@@ -173,6 +172,94 @@ final class DdsVersusSgldBench {
         double[] ld = Arrays.copyOfRange(logDet, 1, logDet.length);
         double[] tr = Arrays.copyOfRange(truth, 1, truth.length);
         md.append(String.format(Locale.ROOT, "| DDS log det⁺ (r ≥ 1; undefined at r = 0) | %.3f |%n%n", spearman(ld, tr)));
-        md.append("Goal: ≥ 100× fewer engine passes than SGLD.\n");
+        md.append("Goal: ≥ 100× fewer engine passes than SGLD.\n\n");
+        writeAccuracy(md);
+    }
+
+    /**
+     * The DDS reads of the read suite on a {@value BenchCommand#PROBE}-sample probe of the data,
+     * timed {@code repeats} times after one warm-up.
+     *
+     * @param seconds receives the wall time of each timed read
+     * @return the last report
+     */
+    private ReadReport ddsRead(Block block, NDArray x, NDArray y, List<Double> seconds) {
+        ReadSuite suite = new ReadSuite(ReadSuite.defaults(4096, List.of(), 0, true), ReadSuite.ReadObserver.NONE);
+        ReadReport report = null;
+        try (NDArray xp = x.get("0:" + PROBE);
+                NDArray yp = y.get("0:" + PROBE);
+                ProbeBatch probe = ProbeBatch.copyOf(x.getManager(), new NDList(xp), new NDList(yp));
+                ModelProbe mp = new ModelProbe(block, probe, Precision.FLOAT32, OutputMetric.IDENTITY)) {
+            for (int rep = 0; rep <= repeats; rep++) {
+                long t0 = System.nanoTime();
+                report = suite.read(mp, 0, Loss.l2Loss(), read -> !CensusRead.NAME.equals(read), nanos -> true);
+                if (rep > 0) {
+                    seconds.add((System.nanoTime() - t0) / 1e9);
+                }
+            }
+        }
+        return report;
+    }
+
+    /**
+     * The cost at devinterp's own accuracy settings ({@link RrrAccuracy}): its five
+     * reduced-rank-regression shapes at true rank 0, trained with Adam, SGLD λ̂ against the closed
+     * form and the SGLD and DDS reads' passes and wall time on the same checkpoints.
+     */
+    private void writeAccuracy(StringBuilder md) {
+        md.append(String.format(Locale.ROOT, "### At devinterp's accuracy settings%n%n"
+                + "devinterp's own accuracy test of its SGLD estimator (reduced-rank regression, `tests/slt/rrr_test.py` in "
+                + "the version asserting rtol %.1f at ε 6e-5), run on `LlcRead` (`RrrAccuracy`, tested by `LlcAccuracyTest`): "
+                + "n = %d samples of x ~ N(0, I_M) and an independent y ~ N(0, I_N) (true rank 0), the bias-free M → H → N "
+                + "network from PyTorch's default initialisation trained %d full-batch Adam steps (lr %.2f, mean squared "
+                + "error). SGLD: %d chains × (%d burn-in + %d draws), ε = %.0e, γ = %.1f, full batch, nβ = n / log n, devinterp's "
+                + "loss (the mean squared error over samples and outputs). devinterp's test has no burn-in: each chain "
+                + "starts at w*, the loss's minimum, and at this ε its loss rises for about as many steps as there are draws, "
+                + "so without the burn-in λ̂ falls short — over 13 seeds a quarter below λ on average and outside rtol 0.3 on "
+                + "a third of the shape–seed pairs, devinterp's own code alike (`RrrAccuracy`; its sampler warns when "
+                + "burn-in < draws). The column \"no burn-in\" is devinterp's configuration exactly, at the same seed. "
+                + "DDS: the same reads as above on a %d-sample probe of the same data. Wall time: median of %d repeats "
+                + "(seed %d, as the test).%n%n", RrrAccuracy.RELATIVE_TOLERANCE, RrrAccuracy.SAMPLES,
+                RrrAccuracy.TRAIN_STEPS, RrrAccuracy.LEARNING_RATE, RrrAccuracy.CHAINS, RrrAccuracy.BURN_IN,
+                RrrAccuracy.DRAWS, RrrAccuracy.STEP, RrrAccuracy.LOCALIZATION, PROBE, repeats, ACCURACY_SEED));
+        md.append("| (M, H, N) | true λ | SGLD λ̂ (± s.e.) | rel. error | within rtol 0.3 | no burn-in: λ̂ (rel. error) "
+                + "| SGLD passes | SGLD s | DDS passes | DDS s |\n|---|---|---|---|---|---|---|---|---|---|\n");
+        List<Double> sgldSeconds = new ArrayList<>();
+        List<Double> ddsSeconds = new ArrayList<>();
+        long sgldPasses = 0;
+        long publishedPasses = 0;
+        List<Double> publishedSeconds = new ArrayList<>();
+        for (RrrAccuracy.Dims dims : RrrAccuracy.SHAPES) {
+            try (RrrAccuracy rrr = RrrAccuracy.train(dims, ACCURACY_SEED)) {
+                List<Double> sgldT = new ArrayList<>();
+                LlcRead.Result r = null;
+                for (int rep = 0; rep < repeats; rep++) {
+                    r = rrr.read(ACCURACY_SEED); // the same seed each time: the same λ̂, a new wall time
+                    sgldT.add(r.seconds());
+                }
+                sgldPasses = r.enginePasses();
+                LlcRead.Result published = rrr.read(RrrAccuracy.sgldWithoutBurnIn(ACCURACY_SEED));
+                publishedPasses = published.enginePasses();
+                publishedSeconds.add(published.seconds());
+                List<Double> ddsT = new ArrayList<>();
+                ddsRead(rrr.block(), rrr.x(), rrr.y(), ddsT);
+                sgldSeconds.add(median(sgldT));
+                ddsSeconds.add(median(ddsT));
+                double lambda = dims.lambda();
+                md.append(String.format(Locale.ROOT, "| %s | %.2f | %.2f ± %.2f | %+.3f | %s | %.2f (%+.3f) | %d | %.2f | %d "
+                        + "| %.4f |%n", dims, lambda, r.lambdaHat(), r.standardError(), (r.lambdaHat() - lambda) / lambda,
+                        rrr.accurate(r.lambdaHat()) ? "yes" : "**no**", published.lambdaHat(),
+                        (published.lambdaHat() - lambda) / lambda, r.enginePasses(), median(sgldT), DDS_PASSES,
+                        median(ddsT)));
+                System.out.printf(Locale.ROOT, "rrr accuracy %s: true %.3f sgld %.3f (%.1f s)%n", dims, lambda, r.lambdaHat(),
+                        median(sgldT));
+            }
+        }
+        md.append(String.format(Locale.ROOT, "%nCost at these settings: SGLD %d engine passes per checkpoint, DDS %d: **%.0f× "
+                + "fewer passes**; wall time SGLD %.2f s vs DDS %.4f s (median over the shapes): **%.0f× faster**. devinterp's "
+                + "configuration without the burn-in: %d passes (%.0f× DDS's), %.2f s (%.0f×; one run each), and it "
+                + "underestimates λ.%n", sgldPasses, DDS_PASSES, (double) sgldPasses / DDS_PASSES, median(sgldSeconds),
+                median(ddsSeconds), median(sgldSeconds) / median(ddsSeconds), publishedPasses,
+                (double) publishedPasses / DDS_PASSES, median(publishedSeconds), median(publishedSeconds) / median(ddsSeconds)));
     }
 }
