@@ -58,14 +58,7 @@ public final class AgentHook {
                 b.optOutputDirectory(a.out().resolve("trainer-" + MONITORS.size()));
             }
             DeadwatchListener monitor = b.build();
-            // give this trainer its own listener list: the config's list may be shared by others
-            Field f = Trainer.class.getDeclaredField("listeners");
-            f.setAccessible(true);
-            @SuppressWarnings("unchecked")
-            List<TrainingListener> current = (List<TrainingListener>) f.get(t);
-            List<TrainingListener> mine = new ArrayList<>(current);
-            mine.add(monitor);
-            f.set(t, mine);
+            addListener(t, monitor);
             MONITORS.add(monitor);
             monitor.onTrainingBegin(t);
             System.err.println("deadwatch agent: monitoring trainer of model '" + t.getModel().getName()
@@ -73,6 +66,40 @@ public final class AgentHook {
         } catch (Throwable e) {
             disable(e);
         }
+    }
+
+    /**
+     * The one place the agent reaches into DJL's internals: gives a built trainer its own listener
+     * list with {@code listener} added, by writing DJL's private {@code Trainer.listeners} (DJL has
+     * no public way to add a listener to a built trainer; the config's list may be shared by other
+     * trainers, so it is copied, not changed). {@code AgentHookTest} fails loudly when a DJL upgrade
+     * renames or retypes the field.
+     *
+     * @param t the trainer
+     * @param listener the listener to add
+     * @throws ReflectiveOperationException when the field is not there any more
+     */
+    static void addListener(Trainer t, TrainingListener listener) throws ReflectiveOperationException {
+        Field f = listenersField();
+        @SuppressWarnings("unchecked")
+        List<TrainingListener> current = (List<TrainingListener>) f.get(t);
+        List<TrainingListener> mine = new ArrayList<>(current);
+        mine.add(listener);
+        f.set(t, mine);
+    }
+
+    /**
+     * @return DJL's private {@code Trainer.listeners}, accessible
+     * @throws NoSuchFieldException when DJL renamed it or it is no longer a {@code List}
+     */
+    static Field listenersField() throws NoSuchFieldException {
+        Field f = Trainer.class.getDeclaredField("listeners");
+        if (!List.class.isAssignableFrom(f.getType())) {
+            throw new NoSuchFieldException("DJL's Trainer.listeners is a " + f.getType().getName()
+                    + ", not a List: the agent cannot add its listener to this DJL version");
+        }
+        f.setAccessible(true);
+        return f;
     }
 
     static void disable(Throwable e) {
