@@ -32,6 +32,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class LlcAccuracyTest {
 
+    /** How far above the zero map's loss Adam's last-step loss may lie (it fits pure noise). */
+    private static final double TRAINED_LOSS_BAND = 0.01;
+
     /** Seed of the data, the initialisation and the chains (devinterp's test seeds its sampler with 42). */
     private static final long SEED = 42;
 
@@ -65,8 +68,11 @@ class LlcAccuracyTest {
     private static void checkOnThisThread(RrrAccuracy.Dims dims) {
         try (RrrAccuracy rrr = RrrAccuracy.train(dims, SEED)) {
             assertThat(rrr.x().getDataType()).isEqualTo(DataType.FLOAT32);
-            // independent y: the best fit takes only the noise's chance projection on x, below the zero map's mean(y²)
-            assertThat(rrr.trainedLoss()).as("MSE after Adam against the zero map's").isLessThan(zeroMapLoss(rrr));
+            // independent y: the best fit only takes the noise's chance projection on x, a fraction of a percent
+            // below the zero map's mean(y²); Adam's last step at lr 0.01 oscillates around it, so the trained loss
+            // lies within TRAINED_LOSS_BAND of the zero map's (an untrained or diverged network does not)
+            assertThat(rrr.trainedLoss()).as("MSE after Adam against the zero map's")
+                    .isLessThan(zeroMapLoss(rrr) * (1 + TRAINED_LOSS_BAND));
             String before = ParameterState.checksum(rrr.block());
 
             LlcRead.Result r = rrr.read(SEED);
