@@ -92,7 +92,7 @@ public final class DdsRead implements Read {
                 Structure structure = LayerStructure.of(block, width, total, unresolved,
                         kernels.getOrDefault(layer, 0), in);
                 ctx.add(result(layer, Side.ACTIVATION, rows, spectrum, total, unresolved, structure));
-                Deficiency out = deficiency(spectrum, rows);
+                Deficiency out = Deficiency.of(width, total, unresolved);
                 calls.forEach(c -> known.put(c, out));
             } catch (RuntimeException e) {
                 ctx.fail(layer, name(), e);
@@ -134,9 +134,7 @@ public final class DdsRead implements Read {
 
     /** @return what a matrix of {@code rows} centred rows with this spectrum lacks (all of it when zero) */
     private Deficiency deficiency(Spectrum spectrum, int rows) {
-        int total = total(spectrum);
-        int width = spectrum.dimension();
-        return new Deficiency(width, total < 0 ? width : total, unresolved(width, rows));
+        return Deficiency.of(spectrum.dimension(), total(spectrum), unresolved(spectrum.dimension(), rows));
     }
 
     /** @return whether {@code input}'s non-batch entries, flattened, are {@code width} features */
@@ -153,6 +151,11 @@ public final class DdsRead implements Read {
      * @param unresolved the part the rows cannot span
      */
     record Deficiency(int width, int total, int unresolved) {
+        /** @return the deficiency of a read whose {@link DdsRead#total(Spectrum)} is {@code total} (-1: a zero matrix lacks all) */
+        static Deficiency of(int width, int total, int unresolved) {
+            return new Deficiency(width, total < 0 ? width : total, unresolved);
+        }
+
         /** @return the active directions */
         int active() {
             return width - total;
