@@ -7,18 +7,26 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.util.Pair;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
 import java.util.function.Supplier;
 
 /**
  * A float64 copy of a model, built from the user's block factory, on which reads run without
- * touching the model being trained (docs/method.md §0, issue "Precision"). Its parameters carry no
- * gradient.
+ * touching the model being trained (docs/method.md §0). Its parameters carry no gradient. A block
+ * of it that cannot run in float64 can be run in float32 inside it ({@link #runInFloat32}): its
+ * parameters become float32, its inputs are converted on entry and its outputs back on exit, and
+ * {@link #layerPrecisions()} says which layers that is.
  */
 public final class Replica implements AutoCloseable {
 
     private final NDManager manager;
     private final Block block;
     private final Precision precision;
+    private final Set<Block> float32 = Collections.newSetFromMap(new IdentityHashMap<>());
 
     private Replica(NDManager manager, Block block, Precision precision) {
         this.manager = manager;
@@ -75,6 +83,7 @@ public final class Replica implements AutoCloseable {
                 p.getValue().getArray().setRequiresGradient(false);
             }
             Replica r = new Replica(m, b, precision);
+            r.keepTypes();
             r.copyFrom(source);
             return r;
         } catch (RuntimeException e) {
@@ -95,6 +104,7 @@ public final class Replica implements AutoCloseable {
             throw new IllegalArgumentException("factory block has " + dst.size()
                     + " parameters, the model has " + src.size());
         }
+        Set<Parameter> f32 = float32Parameters();
         for (int i = 0; i < src.size(); i++) {
             Pair<String, Parameter> s = src.get(i);
             Pair<String, Parameter> d = dst.get(i);
@@ -105,7 +115,8 @@ public final class Replica implements AutoCloseable {
                         + da.getShape() + " does not match model parameter " + s.getKey() + " "
                         + sa.getShape());
             }
-            if (da.getDataType() != precision.dataType()) {
+            if (da.getDataType() != precision.dataType() && !(da.getDataType() == DataType.FLOAT32
+                    && f32.contains(d.getValue()))) {
                 throw new IllegalArgumentException("parameter " + d.getKey() + " of the factory block is "
                         + da.getDataType() + " after a " + precision + " initialization");
             }
@@ -128,6 +139,104 @@ public final class Replica implements AutoCloseable {
         for (int i = 0; i < values.size(); i++) {
             ParameterState.write(dst.get(i).getValue().getArray(), values.get(i));
         }
+    }
+
+    /**
+     * Runs one block of the replica in float32 (docs/method.md §0): its parameters, and those of
+     * the blocks inside it, are re-made in float32 and refilled from the source; its callers keep
+     * the replica's precision.
+     *
+     * @param child a block of the replica other than its root
+     * @param source the model's block, whose values refill the re-made parameters
+     * @throws IllegalArgumentException if {@code child} is not a block of the replica, or is its root
+     */
+    public void runInFloat32(Block child, Block source) {
+        if (adapt(child, true)) {
+            copyFrom(source);
+        }
+    }
+
+    /**
+     * A block of a float64 replica whose own parameters stayed float32 after the float64
+     * initialization (it creates them so) runs in float32; on the root that is an error.
+     */
+    private void keepTypes() {
+        if (precision != Precision.FLOAT64) {
+            return;
+        }
+        for (Map.Entry<String, Block> e : BlockPaths.of(block).byPath().entrySet()) {
+            for (Pair<String, Parameter> p : e.getValue().getDirectParameters()) {
+                if (p.getValue().getArray().getDataType() == DataType.FLOAT32) {
+                    if (e.getKey().equals(BlockPaths.ROOT)) {
+                        throw new IllegalArgumentException("parameter " + p.getKey() + " of the factory block is"
+                                + " float32 after a float64 initialization");
+                    }
+                    adapt(e.getValue(), false);
+                }
+            }
+        }
+    }
+
+    /** @return whether the block was newly marked (and its parameters re-made when asked) */
+    private boolean adapt(Block child, boolean remake) {
+        BlockPaths paths = BlockPaths.of(block);
+        String path = paths.pathOf(child);
+        if (child == block || path == null) {
+            throw new IllegalArgumentException("not a block inside the replica: " + child);
+        }
+        if (precision == Precision.FLOAT32 || layerPrecisions().get(path) == Precision.FLOAT32) {
+            return false; // already float32, itself or inside a float32 block
+        }
+        for (Block inner : Set.copyOf(float32)) { // a float32 block inside it now runs in its type
+            String p = paths.pathOf(inner);
+            if (p.startsWith(path + "/")) {
+                float32.remove(inner);
+                ForwardTaps.runIn(inner, DataType.FLOAT32, DataType.FLOAT32);
+            }
+        }
+        ForwardTaps.install(); // the advice converts the block's inputs and outputs
+        float32.add(child);
+        for (Pair<String, Parameter> p : child.getParameters()) {
+            Parameter param = p.getValue();
+            if (remake || param.getArray().getDataType() != DataType.FLOAT32) {
+                param.close(); // keeps the shape: initialize re-makes the array in float32
+                param.initialize(manager, DataType.FLOAT32);
+            }
+            param.getArray().setRequiresGradient(false);
+        }
+        ForwardTaps.runIn(child, DataType.FLOAT32, precision.dataType());
+        return true;
+    }
+
+    private Set<Parameter> float32Parameters() {
+        Set<Parameter> out = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (Block b : float32) {
+            for (Pair<String, Parameter> p : b.getParameters()) {
+                out.add(p.getValue());
+            }
+        }
+        return out;
+    }
+
+    /**
+     * @return the precision each block of the replica runs in, by path ({@link BlockPaths}),
+     *     for every block (leaves and containers)
+     */
+    public Map<String, Precision> layerPrecisions() {
+        BlockPaths paths = BlockPaths.of(block);
+        Map<String, Precision> out = new TreeMap<>();
+        for (Map.Entry<String, Block> e : paths.byPath().entrySet()) {
+            out.put(e.getKey(), precision);
+        }
+        for (Block b : float32) {
+            String prefix = paths.pathOf(b);
+            for (String path : paths.byPath().keySet()) {
+                if (path.equals(prefix) || path.startsWith(prefix + "/")) {
+                    out.put(path, Precision.FLOAT32);
+                }
+            }
+        }
+        return out;
     }
 
     /** @return the float64 block */

@@ -6,7 +6,6 @@ import dev.deadwatch.monitor.ReadReport;
 import dev.deadwatch.reads.BatchNormResult;
 import dev.deadwatch.reads.DdsResult;
 import dev.deadwatch.reads.LayerNormResult;
-import dev.deadwatch.regime.ChangeKind;
 import dev.deadwatch.regime.RegimeChange;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
@@ -19,7 +18,6 @@ import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -28,7 +26,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import java.util.function.ToDoubleFunction;
 
@@ -67,8 +64,7 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
     private final Value validationAccuracy = new Value();
     private final Map<String, Counter> skipped = new LinkedHashMap<>();
     private final Map<String, Timer> readTimers = new ConcurrentHashMap<>();
-    private final Map<String, EnumMap<ChangeKind, Counter>> regimeChanges = new ConcurrentHashMap<>();
-    private final Map<String, AtomicInteger> regimes = new ConcurrentHashMap<>();
+    private final RegimeMeters regimeMeters = new RegimeMeters();
     /** Layers that have had an order read with candidates: their class counts stay, 0 when a newer read has none. */
     private final Set<String> censusLayers = new LinkedHashSet<>();
     private volatile MeterRegistry registry;
@@ -91,6 +87,7 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
     private MultiGauge extraDead;
     private MultiGauge directions;
     private MultiGauge lambdaDead;
+    private MultiGauge layerPrecision;
 
     /** A gauge's value, {@code NaN} until known. */
     private static final class Value {
@@ -154,6 +151,7 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
         extraDead = multi("deadwatch.layernorm.extra.dead", "Dead directions beyond the kernel.");
         directions = multi("deadwatch.directions", "Order-read candidates in each class.");
         lambdaDead = multi("deadwatch.learning.coefficient.dead", "Sum of 1/(2k) over the layer's dead directions.");
+        layerPrecision = multi("deadwatch.layer.precision.bits", "Bits of the floating-point type a layer is read in.");
     }
 
     private void registerInfo() {
@@ -181,6 +179,18 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
         }
     }
 
+    /**
+     * The precision each layer is read in: 64 on the float64 replica, 32 for a block run in float32
+     * inside it (and every layer of a float32 read).
+     *
+     * @param bits layer → bits of its floating-point type
+     */
+    public synchronized void layerPrecisions(Map<String, Integer> bits) {
+        List<Row<?>> rows = new ArrayList<>();
+        bits.forEach((layer, b) -> rows.add(Row.of(Tags.of("layer", layer), b)));
+        layerPrecision.register(rows, true);
+    }
+
     /** Registers the accuracy gauges (only when the trainer has an accuracy evaluator). */
     public synchronized void registerAccuracy() {
         if (!accuracy) {
@@ -198,23 +208,7 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
      * @param layers the model's layer paths
      */
     public synchronized void registerLayers(Collection<String> layers) {
-        for (String layer : layers) {
-            regimeChanges.computeIfAbsent(layer, l -> {
-                EnumMap<ChangeKind, Counter> byKind = new EnumMap<>(ChangeKind.class);
-                for (ChangeKind k : ChangeKind.values()) {
-                    byKind.put(k, track(Counter.builder("deadwatch.regime.changes").description("Confirmed regime changes.")
-                            .tags(base).tag("layer", l).tag("kind", k.label()).register(requireRegistry())));
-                }
-                return byKind;
-            });
-            regimes.computeIfAbsent(layer, l -> {
-                AtomicInteger n = new AtomicInteger();
-                track(Gauge.builder("deadwatch.regime", n, AtomicInteger::get)
-                        .description("Regime number, +1 at each confirmed change.").tags(base).tag("layer", l)
-                        .strongReference(true).register(requireRegistry()));
-                return n;
-            });
-        }
+        regimeMeters.register(layers, requireRegistry(), base, this::track);
     }
 
     /** @param loss training loss @param accuracy training accuracy or NaN */
@@ -254,13 +248,9 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
     }
 
     /** @param change a confirmed regime change: its layer's regime number and a count per kind */
-    public void regimeChange(RegimeChange change) {
+    public synchronized void regimeChange(RegimeChange change) {
         registerLayers(List.of(change.layer()));
-        regimes.get(change.layer()).set(change.regime());
-        EnumMap<ChangeKind, Counter> byKind = regimeChanges.get(change.layer());
-        for (ChangeKind k : change.kinds()) {
-            byKind.get(k).increment();
-        }
+        regimeMeters.change(change);
     }
 
     /**

@@ -204,6 +204,7 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
                 nonFinite(nonFinite.get(), t0);
                 return;
             }
+            taker.publishPrecision(metrics);
             double[] sc = scores.all();
             ReadReport report = readOn(taker.onModel(), at, withOrder);
             long order = withOrder ? (long) (report.seconds().getOrDefault(CensusRead.NAME, 0.0) * 1e9) : 0;
@@ -224,9 +225,7 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
             nonFinite(taker.firstNonFinite().orElse("?"), t0);
             return;
         }
-        if (taker.replicaPrecision() != Precision.FLOAT64) {
-            metrics.precision(taker.replicaPrecision().toString()); // deadwatch_info tells the truth
-        }
+        taker.publishPrecision(metrics); // deadwatch_info and each layer's precision tell the truth
         double[] sc = scores.all();
         long held = pause(t0);
         Runnable job = () -> guard("read", () -> analyse(at, values.get(), withOrder, sc, held));

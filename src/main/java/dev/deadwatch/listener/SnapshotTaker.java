@@ -9,6 +9,7 @@ import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.LayerNorm;
 import dev.deadwatch.capture.BlockPaths;
+import dev.deadwatch.capture.ForwardTaps;
 import ai.djl.training.listener.TrainingListener.BatchData;
 import ai.djl.training.loss.Loss;
 import ai.djl.training.loss.SoftmaxCrossEntropyLoss;
@@ -19,8 +20,12 @@ import dev.deadwatch.capture.ParameterState;
 import dev.deadwatch.capture.Precision;
 import dev.deadwatch.capture.ProbeBatch;
 import dev.deadwatch.capture.Replica;
+import dev.deadwatch.export.DeadwatchMetrics;
+import dev.deadwatch.monitor.ReadSuite;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -44,12 +49,19 @@ final class SnapshotTaker implements AutoCloseable {
     private ModelProbe modelProbe;
     private Replica replica;
     private ModelProbe replicaProbe;
+    private boolean precisionPublished;
     /** Samples still being collected for the probe, and how many it needs. */
     private NDManager pending;
     private final List<NDList> pendingInputs = new ArrayList<>();
     private final List<NDList> pendingLabels = new ArrayList<>();
     private long pendingSamples;
     private long target;
+
+    /** {@code deadwatch_info}'s precision when some blocks of the float64 replica run in float32. */
+    static final String MIXED = "mixed";
+
+    /** Blocks of a float64 replica that may run in float32 before the whole replica is float32. */
+    static final int MAX_FLOAT32_BLOCKS = 8;
 
     /** The fewest samples an automatic probe has. */
     static final int MIN_PROBE = 64;
@@ -225,16 +237,32 @@ final class SnapshotTaker implements AutoCloseable {
     }
 
     /**
-     * The float64 replica, or where the model cannot run in float64 (a block that keeps float32
-     * parameters, an engine operation that mixes types), a float32 replica: still off the
-     * training thread, and said once in the log.
+     * The float64 replica. A block of it that cannot run in float64 (one that keeps float32
+     * parameters, an engine operation that mixes types) runs in float32 inside it: the first
+     * forward names the block it failed in, that block is re-made in float32, and the forward is
+     * tried again, at most {@link #MAX_FLOAT32_BLOCKS} times. Where that does not help (the root
+     * fails, or no block is named), the whole replica is float32. Either is logged once.
      */
     private void buildReplica() {
         try {
             replica = Replica.of(Precision.FLOAT64, settings.blockFactory(), block, manager, probe.inputs().getShapes());
             replicaProbe = new ModelProbe(replica.block(), probe, Precision.FLOAT64, metric);
-            replicaProbe.evaluate(); // one forward: a type clash inside the engine shows here
-            return;
+            BlockPaths paths = BlockPaths.of(replica.block());
+            ForwardTaps.install(); // names the block a failing forward was in
+            for (int tries = 0; tries <= MAX_FLOAT32_BLOCKS; tries++) {
+                ForwardTaps.Failure failure = ForwardTaps.traced(() -> replicaProbe.evaluate());
+                if (failure == null) {
+                    return;
+                }
+                String path = failure.block() instanceof Block b ? paths.pathOf(b) : null;
+                if (path == null || path.equals(BlockPaths.ROOT) || tries == MAX_FLOAT32_BLOCKS
+                        || replica.layerPrecisions().get(path) == Precision.FLOAT32) {
+                    throw failure.error();
+                }
+                LOG.warn("deadwatch: block {} cannot run in float64 ({}); it is read in float32 inside the"
+                        + " float64 replica", path, failure.error().toString());
+                replica.runInFloat32((Block) failure.block(), block);
+            }
         } catch (RuntimeException e) {
             LOG.warn("deadwatch: the model cannot run in float64 ({}); its reads run on a float32 replica", e.toString());
             if (replicaProbe != null) {
@@ -248,9 +276,41 @@ final class SnapshotTaker implements AutoCloseable {
         replicaProbe = new ModelProbe(replica.block(), probe, Precision.FLOAT32, metric);
     }
 
+    /**
+     * Tells the metrics, once, what the reads run in: {@code deadwatch_info}'s precision
+     * ({@code mixed} when some blocks of the float64 replica run in float32) and each layer's bits.
+     * Without a replica every layer is read on the model in float32.
+     *
+     * @param metrics the run's metrics
+     */
+    void publishPrecision(DeadwatchMetrics metrics) {
+        if (precisionPublished || (settings.replica() && replica == null)) {
+            return;
+        }
+        precisionPublished = true;
+        Block read = replica == null ? block : replica.block();
+        Map<String, Precision> of = replica == null ? Map.of() : replica.layerPrecisions();
+        Map<String, Integer> bits = new TreeMap<>();
+        for (String layer : ReadSuite.tappedLayers(BlockPaths.of(read))) {
+            bits.put(layer, of.getOrDefault(layer, Precision.FLOAT32).dataType().getNumOfBytes() * Byte.SIZE);
+        }
+        boolean mixed = bits.values().stream().distinct().count() > 1;
+        boolean all64 = !bits.isEmpty() && bits.values().stream().allMatch(b -> b == Double.SIZE);
+        metrics.precision(mixed ? MIXED : all64 ? Precision.FLOAT64.toString() : Precision.FLOAT32.toString());
+        metrics.layerPrecisions(bits);
+    }
+
     /** @return the replica's precision, or {@code null} before it is built */
     Precision replicaPrecision() {
         return replica == null ? null : replica.precision();
+    }
+
+    /**
+     * @return the precision each block of the replica runs in, by path (empty before it is built,
+     *     or without a replica: then every read runs on the model in float32)
+     */
+    Map<String, Precision> layerPrecisions() {
+        return replica == null ? Map.of() : replica.layerPrecisions();
     }
 
     /**

@@ -140,7 +140,7 @@ public final class OrderRead {
 
     private OrderResult doRead(ModelProbe probe, Candidate candidate, ParameterPath path,
             List<Parameter> params, Batch batch) {
-        Precision precision = probe.precision();
+        Precision precision = precisionOf(probe, params);
         List<double[]> base = path.base();
         double s = rms(base);
         if (!(s > 0)) {
@@ -207,9 +207,22 @@ public final class OrderRead {
                 order, window[0], window[1], extended, magnitude, t, f, floor);
     }
 
+    /**
+     * The precision a candidate is read in: the probe's, or float32 where one of its parameters
+     * is float32 (a block run in float32 inside a float64 replica, docs/method.md §0).
+     */
+    static Precision precisionOf(ModelProbe probe, List<Parameter> params) {
+        for (Parameter p : params) {
+            if (p.getArray().getDataType() == Precision.FLOAT32.dataType()) {
+                return Precision.FLOAT32;
+            }
+        }
+        return probe.precision();
+    }
+
     /** Measures the floor and the live reference of {@code params} at {@code base}. */
     private Reference reference(ModelProbe probe, List<Parameter> params, List<double[]> base, double s) {
-        Precision precision = probe.precision();
+        Precision precision = precisionOf(probe, params);
         // noise floor, measured: ulp-sized rounding of the touched tensors at the base point
         write(params, base);
         ModelProbe.Outputs f0 = probe.evaluate();
@@ -325,7 +338,7 @@ public final class OrderRead {
         double fisher = fisherOf(probe, plus, minus, null, 2 * h);
         double scale = Math.max(plus.rms(), minus.rms());
         double perSample = (double) plus.values().length / probe.samples();
-        double eps = probe.precision().epsilon();
+        double eps = precisionOf(probe, params).epsilon();
         double precisionFloor = perSample * Math.pow(eps * scale / (2 * h), 2);
         double measuredFloor = FLOOR_SAFETY * measured / ((2 * h) * (2 * h));
         return new Point(fisher, Math.max(precisionFloor, measuredFloor));

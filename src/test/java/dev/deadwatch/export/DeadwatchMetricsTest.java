@@ -143,6 +143,7 @@ class DeadwatchMetricsTest {
         m.publish(new ReadReport(5, List.of(ln, act, fisher, new BatchNormResult("02BatchNorm", 4, 0.5, 0), o2,
                 Census.of("01Linear", List.of(o2), OptionalInt.empty())), Set.of(), Map.of("dds", 0.01, "order", 0.2)),
                 Map.of(), Map.of());
+        m.layerPrecisions(Map.of("01Linear", 64));
         m.pause(1000);
         Set<String> exported = new java.util.TreeSet<>();
         for (String line : reg.scrape().split("\n")) {

@@ -24,6 +24,7 @@ class ListenerEndToEndTest {
     /** docs/metrics.md: every exported name with the labels it must carry (beyond run and model). */
     private static final String[][] CONTRACT = {
         {"deadwatch_info", "version", "engine", "precision"},
+        {"deadwatch_layer_precision_bits", "layer"},
         {"deadwatch_step"},
         {"deadwatch_train_loss"}, {"deadwatch_validation_loss"},
         {"deadwatch_train_accuracy"}, {"deadwatch_validation_accuracy"},

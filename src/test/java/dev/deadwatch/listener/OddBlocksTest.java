@@ -18,6 +18,8 @@ import ai.djl.util.PairList;
 import dev.deadwatch.monitor.ReadReport;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
@@ -67,6 +69,35 @@ class OddBlocksTest {
         }
     }
 
+    /** A root block that computes in float32 itself, after its Linear child: no block inside it to run in float32. */
+    static final class Float32Root extends AbstractBlock {
+        private final Parameter weight;
+        private final Block inner;
+
+        Float32Root() {
+            inner = addChildBlock("inner", Linear.builder().setUnits(8).build());
+            weight = addParameter(Parameter.builder().setName("weight").setType(Parameter.Type.WEIGHT)
+                    .optShape(new Shape(8, 4)).build());
+        }
+
+        @Override
+        protected NDList forwardInternal(ParameterStore ps, NDList in, boolean training, PairList<String, Object> p) {
+            NDArray h = inner.forward(ps, in, training).head();
+            NDArray w = ps.getValue(weight, h.getDevice(), training);
+            return new NDList(h.toType(DataType.FLOAT32, false).matMul(w));
+        }
+
+        @Override
+        public Shape[] getOutputShapes(Shape[] inputShapes) {
+            return new Shape[] {new Shape(inputShapes[0].get(0), 4)};
+        }
+
+        @Override
+        protected void initializeChildBlocks(ai.djl.ndarray.NDManager m, DataType t, Shape... shapes) {
+            inner.initialize(m, t, shapes);
+        }
+    }
+
     private static Block withScalarGamma() {
         return new SequentialBlock().add(Linear.builder().setUnits(8).build()).add(new ScalarGamma())
                 .add(Activation.reluBlock()).add(Linear.builder().setUnits(4).build());
@@ -77,7 +108,8 @@ class OddBlocksTest {
                 .add(Activation.reluBlock()).add(Linear.builder().setUnits(4).build());
     }
 
-    private record Outcome(List<ReadReport> reports, double errors, double layers, String precision) {}
+    private record Outcome(List<ReadReport> reports, double errors, double layers, String precision,
+            Map<String, Double> layerBits) {}
 
     private static Outcome train(Supplier<Block> factory, boolean replica) {
         SimpleMeterRegistry reg = new SimpleMeterRegistry();
@@ -91,7 +123,9 @@ class OddBlocksTest {
             Training.run(factory, new Shape(64, 6), 4, 256, 12, 1e-2f, x -> { }, monitor);
             return new Outcome(reports, reg.get("deadwatch.reads.skipped").tag("reason", "error").counter().count(),
                     reg.get("deadwatch.reads.skipped").tag("reason", "layer").counter().count(),
-                    reg.get("deadwatch.info").gauge().getId().getTag("precision"));
+                    reg.get("deadwatch.info").gauge().getId().getTag("precision"),
+                    reg.find("deadwatch.layer.precision.bits").gauges().stream().collect(Collectors.toMap(
+                            g -> g.getId().getTag("layer"), g -> g.value())));
         }
     }
 
@@ -117,12 +151,28 @@ class OddBlocksTest {
     }
 
     @Test
-    void aModelThatCannotRunInFloat64IsReadOnAFloat32ReplicaAndSaysSo() {
+    void aBlockThatCannotRunInFloat64IsReadInFloat32InsideTheFloat64ReplicaAndSaysSoPerLayer() {
         Outcome o = train(OddBlocksTest::withFloat32Only, true);
         assertThat(o.errors()).isZero();
         assertThat(o.reports()).isNotEmpty();
         assertThat(o.reports().get(o.reports().size() - 1).dds()).as("4 layers, 2 Linear Fisher sides").hasSize(6);
+        assertThat(o.precision()).isEqualTo("mixed");
+        assertThat(o.layerBits()).containsExactlyInAnyOrderEntriesOf(Map.of("01Linear", 64.0, "02Float32Only", 32.0,
+                "03LambdaBlock", 64.0, "04Linear", 64.0));
+        Outcome healthy = train(OddBlocksTest::withScalarGamma, true);
+        assertThat(healthy.precision()).isEqualTo("float64");
+        assertThat(healthy.layerBits()).hasSize(4).allSatisfy((layer, bits) -> assertThat(bits).isEqualTo(64.0));
+    }
+
+    @Test
+    void aRootThatCannotRunInFloat64IsReadOnAFloat32ReplicaAndSaysSo() {
+        Outcome o = train(Float32Root::new, true);
+        assertThat(o.errors()).isZero();
+        assertThat(o.reports()).isNotEmpty();
         assertThat(o.precision()).isEqualTo("float32");
-        assertThat(train(OddBlocksTest::withScalarGamma, true).precision()).isEqualTo("float64");
+        assertThat(o.layerBits()).containsExactlyInAnyOrderEntriesOf(Map.of("01inner", 32.0));
+        Outcome model = train(OddBlocksTest::withScalarGamma, false);
+        assertThat(model.precision()).isEqualTo("float32");
+        assertThat(model.layerBits()).hasSize(4).allSatisfy((layer, bits) -> assertThat(bits).isEqualTo(32.0));
     }
 }
