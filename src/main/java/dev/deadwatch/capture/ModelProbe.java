@@ -115,7 +115,7 @@ public final class ModelProbe implements AutoCloseable {
         try {
             NDList in = copyInto(inputs, scoped);
             NDList out;
-            TapSession session = TapSession.open(paths, outputsOf, inputsOf, gradientProbes);
+            TapSession session = TapSession.open(paths, outputsOf, inputsOf, gradientProbes, scoped);
             try {
                 out = forward(scoped, in, training);
             } finally {
