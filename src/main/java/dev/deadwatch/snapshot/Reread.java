@@ -29,13 +29,21 @@ public record Reread(SnapshotInfo info, ReadReport report, Exported exported, Li
     public List<String> differences() {
         Exported live = info.exported();
         List<String> out = new ArrayList<>();
-        if (live.orderStep() == exported.orderStep()) {
+        if (sameOrderRead()) {
             compare(out, "dead", live.dead(), exported.dead());
             compare(out, "orders", live.orders(), exported.orders());
         }
         compare(out, "structural", live.structural(), exported.structural());
         compare(out, "unresolved", live.unresolved(), exported.unresolved());
         return out;
+    }
+
+    /**
+     * @return whether these numbers rest on the order read the live export rested on (not so when
+     *     the order read was run again on a snapshot where it did not run live)
+     */
+    public boolean sameOrderRead() {
+        return info.exported().orderStep() == exported.orderStep();
     }
 
     private static void compare(List<String> out, String what, Map<String, ?> live, Map<String, ?> now) {
