@@ -22,7 +22,6 @@ import java.io.DataOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystemException;
-import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -102,8 +101,8 @@ final class SnapshotFiles implements AutoCloseable {
         if (settings == null) {
             return;
         }
-        Exported exported = counts.observe(report);
         try {
+            Exported exported = counts.observe(report); // every read, written or not
             if (writer == null) {
                 writer = SnapshotWriter.open(settings.outputDirectory(), runId, settings.keepSnapshots());
                 LOG.info("deadwatch: snapshots of run {} go to {}", runId, writer.folder());

@@ -5,19 +5,14 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.security.DigestOutputStream;
 import java.security.MessageDigest;
 import java.util.ArrayList;
@@ -33,7 +28,7 @@ import java.util.regex.Pattern;
  * {@code <out>/<run id>} (or {@code <run id>.2}, {@code .3}, … when that name is taken: a restart,
  * or a second trainer given the same run id), held under a file lock while the writer is open.
  * Each snapshot is one folder, {@code snapshot-<step>}, written as {@code .snapshot-<step>.tmp}
- * with a {@link Checksums CHECKSUMS} file and renamed into place whole: a crash at any point
+ * with a {@code CHECKSUMS} file and renamed into place whole: a crash at any point
  * leaves either the complete folder or none, plus {@code .tmp} debris that the next writer opened
  * on the same {@code <out>} removes (from every run folder whose writer is gone). The newest
  * {@code keep} snapshots of the run are kept; when a write fails for want of space, the oldest
@@ -44,10 +39,6 @@ public final class SnapshotWriter implements AutoCloseable {
 
     /** A snapshot folder's name: {@code snapshot-} and the step, zero-padded to 10 digits. */
     static final Pattern SNAPSHOT = Pattern.compile("snapshot-(\\d{10,19})");
-    /** Debris a crashed writer leaves: snapshot folders being written, replaced or deleted. */
-    private static final Pattern DEBRIS = Pattern.compile("\\.snapshot-\\d+\\.(old\\.|del\\.)?tmp");
-    /** Debris of the flat layout before this one (temporary files next to the snapshot files). */
-    private static final Pattern FLAT_DEBRIS = Pattern.compile("\\.(snapshot-\\d+\\.(params|json)|probe\\.ndlist).*\\.tmp");
     /** The lock file in a run folder. */
     static final String LOCK = ".lock";
     /** Run folder names tried before giving up: {@code <run>}, {@code <run>.2}, … */
@@ -105,7 +96,7 @@ public final class SnapshotWriter implements AutoCloseable {
         this.keep = keep;
         this.sink = sink;
         Files.createDirectories(out);
-        sweep(out);
+        Debris.sweep(out);
         Path claimed = null;
         for (int n = 1; claimed == null; n++) {
             if (n > MAX_FOLDERS) {
@@ -121,8 +112,19 @@ public final class SnapshotWriter implements AutoCloseable {
         }
         this.folder = claimed;
         this.lockChannel = FileChannel.open(folder.resolve(LOCK), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-        this.lock = lockChannel.tryLock();
+        FileLock l;
+        try {
+            l = lockChannel.tryLock();
+        } catch (IOException unsupported) {
+            l = null; // a file system without locks: the folder is still this run's alone
+        }
+        this.lock = l;
         LIVE.add(key(folder));
+    }
+
+    /** @return whether a writer of this process writes into this run folder */
+    static boolean live(Path runFolder) {
+        return LIVE.contains(key(runFolder));
     }
 
     private static Path key(Path folder) {
@@ -164,7 +166,7 @@ public final class SnapshotWriter implements AutoCloseable {
 
     private Path writeOnce(String name, Map<String, Content> files) throws IOException {
         Path tmp = folder.resolve("." + name + ".tmp");
-        deleteTree(tmp);
+        Debris.deleteTree(tmp);
         Files.createDirectory(tmp);
         try {
             List<Checksums.Entry> entries = new ArrayList<>();
@@ -180,15 +182,15 @@ public final class SnapshotWriter implements AutoCloseable {
             Path old = null;
             if (Files.exists(target)) {
                 old = folder.resolve("." + name + ".old.tmp");
-                deleteTree(old);
+                Debris.deleteTree(old);
                 Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
             }
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-            deleteTree(old);
+            Debris.deleteTree(old);
             return target;
         } catch (IOException | RuntimeException e) {
             try {
-                deleteTree(tmp);
+                Debris.deleteTree(tmp);
             } catch (IOException suppressed) {
                 e.addSuppressed(suppressed);
             }
@@ -268,69 +270,9 @@ public final class SnapshotWriter implements AutoCloseable {
     /** Renames a snapshot out of sight first, so that a crash mid-delete leaves debris, not half a snapshot. */
     private static void delete(Path snapshot) throws IOException {
         Path gone = snapshot.resolveSibling("." + snapshot.getFileName() + ".del.tmp");
-        deleteTree(gone);
+        Debris.deleteTree(gone);
         Files.move(snapshot, gone, StandardCopyOption.ATOMIC_MOVE);
-        deleteTree(gone);
-    }
-
-    /**
-     * Removes the debris of crashed writers under {@code out}: in every run folder whose writer is
-     * gone (its lock is free), the {@code .tmp} folders and any snapshot folder without its
-     * {@code CHECKSUMS}; and the temporary files of the flat layout before this one.
-     */
-    private static void sweep(Path out) throws IOException {
-        List<Path> runs = new ArrayList<>();
-        try (DirectoryStream<Path> s = Files.newDirectoryStream(out)) {
-            for (Path p : s) {
-                if (Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-                    runs.add(p);
-                } else if (FLAT_DEBRIS.matcher(p.getFileName().toString()).matches()) {
-                    Files.deleteIfExists(p);
-                }
-            }
-        }
-        for (Path run : runs) {
-            List<Path> debris = LIVE.contains(key(run)) ? List.of() : debris(run);
-            if (debris.isEmpty()) {
-                continue;
-            }
-            Path lockFile = run.resolve(LOCK);
-            if (!Files.exists(lockFile)) {
-                for (Path d : debris) {
-                    deleteTree(d);
-                }
-                continue;
-            }
-            try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.WRITE)) {
-                FileLock l = ch.tryLock();
-                if (l == null) {
-                    continue; // another process writes there
-                }
-                try {
-                    for (Path d : debris) {
-                        deleteTree(d);
-                    }
-                } finally {
-                    l.release();
-                }
-            } catch (OverlappingFileLockException live) {
-                // a writer of this process writes there
-            }
-        }
-    }
-
-    private static List<Path> debris(Path run) throws IOException {
-        List<Path> out = new ArrayList<>();
-        try (DirectoryStream<Path> s = Files.newDirectoryStream(run)) {
-            for (Path p : s) {
-                String n = p.getFileName().toString();
-                if (DEBRIS.matcher(n).matches()
-                        || (SNAPSHOT.matcher(n).matches() && !Files.exists(p.resolve(Checksums.FILE)))) {
-                    out.add(p);
-                }
-            }
-        }
-        return out;
+        Debris.deleteTree(gone);
     }
 
     /** @return whether a write failed for want of space (the device is full, or a quota reached) */
@@ -342,36 +284,6 @@ public final class SnapshotWriter implements AutoCloseable {
             }
         }
         return false;
-    }
-
-    static void deleteTree(Path root) throws IOException {
-        if (root == null || !Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        Files.walkFileTree(root, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                Files.deleteIfExists(file);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
-                if (e instanceof NoSuchFileException) {
-                    return FileVisitResult.CONTINUE;
-                }
-                throw e;
-            }
-
-            @Override
-            public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
-                if (e != null && !(e instanceof NoSuchFileException)) {
-                    throw e;
-                }
-                Files.deleteIfExists(dir);
-                return FileVisitResult.CONTINUE;
-            }
-        });
     }
 
     /** Releases the run folder's lock; the snapshots stay. */
