@@ -70,6 +70,7 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
     private volatile MeterRegistry registry;
     private boolean accuracy;
     private Counter snapshots;
+    private Counter snapshotWriteFailures;
     private Timer pause;
     private MultiGauge dead;
     private MultiGauge deadProfile;
@@ -128,6 +129,7 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
         gauge("deadwatch.train.loss", "Training loss (running mean over the epoch so far).", Tags.empty(), trainLoss);
         gauge("deadwatch.validation.loss", "Validation loss of the last validation pass.", Tags.empty(), validationLoss);
         snapshots = track(Counter.builder("deadwatch.snapshots").description("Snapshots taken.").tags(base).register(reg));
+        snapshotWriteFailures = track(Counter.builder("deadwatch.snapshot.write.failures").description("Snapshots not written.").tags(base).register(reg));
         for (String r : SKIP_REASONS) {
             skipped.put(r, track(Counter.builder("deadwatch.reads.skipped").description("Reads not done, by reason.")
                     .tags(base).tag("reason", r).register(reg)));
@@ -226,6 +228,11 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
     /** Counts a snapshot. */
     public void snapshot() {
         snapshots.increment();
+    }
+
+    /** Counts a snapshot folder that could not be written (the reads it holds stand). */
+    public void snapshotWriteFailed() {
+        snapshotWriteFailures.increment();
     }
 
     /** @param reason one of {@link #SKIP_REASONS} */

@@ -1,6 +1,5 @@
 package dev.deadwatch.listener;
 
-import ai.djl.nn.Block;
 import ai.djl.training.Trainer;
 import ai.djl.training.listener.TrainingListenerAdapter;
 import dev.deadwatch.capture.GradMode;
@@ -55,7 +54,7 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
     private DeadwatchMetrics metrics;
     private MetricsOutput output;
     private ReportPublisher publisher;
-    private SnapshotFiles files;
+    private SnapshotFiles files = SnapshotFiles.NONE;
     private boolean begun;
     private boolean off;
     private boolean ended;
@@ -146,8 +145,7 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
             LOG.info("deadwatch: serving metrics on http://{}:{}/metrics (run {})", settings.host(), output.port(), runId);
         }
         publisher = new ReportPublisher(metrics, settings, log);
-        files = settings.outputDirectory() == null ? null
-                : new SnapshotFiles(settings.outputDirectory(), settings.keepSnapshots());
+        files = SnapshotFiles.of(settings, runId, model, t.getLoss(), metrics, log);
         if (settings.replica()) {
             // whether training leaves the worker a core: read on the training thread, whose engine
             // (intra-op) thread count is what its steps use; unknown on other engines, taken as none
@@ -209,7 +207,7 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
             ReadReport report = readOn(taker.onModel(), at, withOrder);
             long order = withOrder ? (long) (report.seconds().getOrDefault(CensusRead.NAME, 0.0) * 1e9) : 0;
             schedule.cost(pause(t0), order, report.orderRead());
-            finish(at, report, sc, trainer.getModel().getBlock());
+            finish(report, sc, taker.onModel());
             return;
         }
         if (!finalRead && worker.full()) {
@@ -273,7 +271,7 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
         long order = withOrder && orderStartClock >= t0 ? (long) ((end - orderStartClock) * worker.charge()) : 0;
         schedule.charge(worked);
         schedule.cost(held + worked, order, report.orderRead());
-        finish(at, report, sc, replica.block());
+        finish(report, sc, replica);
     }
 
     /** Every read of one snapshot, the order read only when due and within the budget. */
@@ -286,11 +284,9 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
         return report;
     }
 
-    private void finish(long at, ReadReport report, double[] sc, Block source) throws IOException {
+    private void finish(ReadReport report, double[] sc, ModelProbe on) {
         publisher.publish(report, sc);
-        if (files != null) {
-            files.write(at, report, source, taker.probe());
-        }
+        files.write(report, on, taker.probe()); // never throws: a failed write is counted, the reads stand
     }
 
     // ------------------------------------------------------------------ plumbing
@@ -338,6 +334,7 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
         if (metrics != null) {
             metrics.close();
         }
+        files.close();
         if (taker != null) {
             taker.close();
         }

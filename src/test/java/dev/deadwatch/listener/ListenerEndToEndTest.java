@@ -47,6 +47,7 @@ class ListenerEndToEndTest {
         {"deadwatch_regime", "layer"},
         {"deadwatch_regime_changes_total", "layer", "kind"},
         {"deadwatch_snapshots_total"},
+        {"deadwatch_snapshot_write_failures_total"},
         {"deadwatch_reads_skipped_total", "reason"},
         {"deadwatch_read_seconds_count", "read"}, {"deadwatch_read_seconds_sum", "read"},
         {"deadwatch_read_seconds_max", "read"},

@@ -15,8 +15,6 @@ import dev.deadwatch.monitor.ReadReport;
 import dev.deadwatch.monitor.ReadSuite;
 import dev.deadwatch.regime.RegimeChange;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -191,30 +189,21 @@ class ReliabilityTest {
     }
 
     @Test
-    void snapshotFilesAreWrittenAtomicallyAndOnlyTheLastNAreKept() throws Exception {
+    void snapshotFilesAreOneFolderPerReadInTheRunsFolderAndOnlyTheLastNAreKept() throws Exception {
         Path dir = tmp.resolve("snapshots");
         try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(5).optBudget(1.0)
-                .optOutputDirectory(dir).optKeepSnapshots(2).build()) {
+                .optOutputDirectory(dir).optKeepSnapshots(2).optRunId("kept").build()) {
             TinyRun.train(30, monitor);
         }
-        try (Stream<Path> files = Files.list(dir)) {
+        try (Stream<Path> files = Files.list(dir.resolve("kept"))) {
             assertThat(files.map(p -> p.getFileName().toString()).sorted().toList()).containsExactly(
-                    "probe.ndlist", "snapshot-0000000025.json", "snapshot-0000000025.params",
-                    "snapshot-0000000030.json", "snapshot-0000000030.params");
+                    ".lock", "snapshot-0000000025", "snapshot-0000000030");
         }
-        assertThat(Files.readString(dir.resolve("snapshot-0000000030.json"))).contains("\"step\": 30");
-
-        // a crash mid-write (the writer fails halfway) leaves the previous file intact, no temp file
-        Path target = dir.resolve("snapshot-0000000030.json");
-        byte[] before = Files.readAllBytes(target);
-        assertThatThrownBy(() -> SnapshotFiles.atomicWrite(target, out -> {
-            out.write("{\"step\": 35, \"half".getBytes(StandardCharsets.UTF_8));
-            throw new IOException("disk full (injected)");
-        })).hasMessageContaining("injected");
-        assertThat(Files.readAllBytes(target)).isEqualTo(before);
-        try (Stream<Path> files = Files.list(dir)) {
-            assertThat(files.map(p -> p.getFileName().toString())).noneMatch(n -> n.endsWith(".tmp"));
+        try (Stream<Path> files = Files.list(dir.resolve("kept/snapshot-0000000030"))) {
+            assertThat(files.map(p -> p.getFileName().toString()).sorted().toList()).containsExactly(
+                    "CHECKSUMS", "inputs.ndlist", "labels.ndlist", "parameters.params", "report.json", "snapshot.json");
         }
+        assertThat(Files.readString(dir.resolve("kept/snapshot-0000000030/report.json"))).contains("\"step\": 30");
     }
 
     @Test

@@ -3,6 +3,7 @@ package dev.deadwatch.cli;
 import dev.deadwatch.examples.BenchCommand;
 import dev.deadwatch.examples.DemoCommand;
 import dev.deadwatch.examples.OverheadCommand;
+import dev.deadwatch.examples.ReadCommand;
 import dev.deadwatch.export.BuildInfo;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -13,7 +14,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "Watch the dead directions of a DJL model while it trains.",
-        subcommands = {DemoCommand.class, CellsCommand.class, BenchCommand.class, OverheadCommand.class,
+        subcommands = {DemoCommand.class, CellsCommand.class, BenchCommand.class, OverheadCommand.class, ReadCommand.class,
             CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
