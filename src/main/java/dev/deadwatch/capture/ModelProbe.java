@@ -75,7 +75,13 @@ public final class ModelProbe implements AutoCloseable {
         return samples;
     }
 
-    /** @return the probe labels in this precision (owned here: do not close) */
+    /**
+     * The probe labels in this precision, owned here and alive as long as this probe: an
+     * operation on them leaves its result under this probe's manager until {@link #close()}. A
+     * read that computes with the labels (a loss) takes {@link Capture#labels()} instead.
+     *
+     * @return the labels (do not close)
+     */
     public NDList labels() {
         return labels;
     }
@@ -121,7 +127,7 @@ public final class ModelProbe implements AutoCloseable {
             } finally {
                 session.close();
             }
-            return new Capture(scoped, session, out);
+            return new Capture(scoped, session, out, labels);
         } catch (RuntimeException e) {
             scoped.close();
             throw e;
@@ -185,11 +191,28 @@ public final class ModelProbe implements AutoCloseable {
         private final NDManager manager;
         private final TapSession session;
         private final NDList output;
+        private final NDList probeLabels;
+        private NDList labels;
 
-        Capture(NDManager manager, TapSession session, NDList output) {
+        Capture(NDManager manager, TapSession session, NDList output, NDList probeLabels) {
             this.manager = manager;
             this.session = session;
             this.output = output;
+            this.probeLabels = probeLabels;
+        }
+
+        /**
+         * The probe labels copied into this pass's manager (on first call), so that what a loss
+         * computes from them (DJL attaches an operation's result to its first operand's manager)
+         * is freed with the pass rather than kept until the probe is closed.
+         *
+         * @return the labels, in the probe's precision
+         */
+        public NDList labels() {
+            if (labels == null) {
+                labels = copyInto(probeLabels, manager);
+            }
+            return labels;
         }
 
         /** @return the manager of this pass (create derived arrays under it) */

@@ -100,7 +100,11 @@ public final class FisherGramRead implements Read {
             NDArray a = p.getValue().getArray();
             if (a.hasGradient()) {
                 params.add(p.getValue());
-                savedGrads.add(ParameterState.toDoubles(a.getGradient()));
+                // every getGradient() is a new wrapper registered in the parameter's manager,
+                // which lives as long as the model: closed here, or each read leaves it behind
+                try (NDArray g = a.getGradient()) {
+                    savedGrads.add(ParameterState.toDoubles(g));
+                }
             }
         }
         int n = probe.samples();
@@ -110,7 +114,7 @@ public final class FisherGramRead implements Read {
             GradMode.withGradient(backward -> {
                 try (ModelProbe.Capture cap = probe.capture(Set.of(), paths, paths, false)) {
                     NDManager m = cap.manager();
-                    NDArray value = loss.evaluate(probe.labels(), cap.output()).mul(n);
+                    NDArray value = loss.evaluate(cap.labels(), cap.output()).mul(n);
                     value.attach(m);
                     backward.backward(value);
                     for (String path : paths) {
@@ -119,7 +123,9 @@ public final class FisherGramRead implements Read {
                         if (ins == null || deltas == null || ins.size() != 1 || deltas.size() != 1) {
                             continue; // not called, or called more than once per forward: no per-layer Gram
                         }
-                        out.put(path, gram(ins.get(0), deltas.get(0).getGradient(), n, m));
+                        try (NDArray delta = deltas.get(0).getGradient()) {
+                            out.put(path, gram(ins.get(0), delta, n, m));
+                        }
                     }
                 }
                 return out;
@@ -127,7 +133,9 @@ public final class FisherGramRead implements Read {
         } finally {
             for (int i = 0; i < params.size(); i++) {
                 // widened exactly, so writing back restores the gradient bit for bit
-                ParameterState.write(params.get(i).getArray().getGradient(), savedGrads.get(i));
+                try (NDArray g = params.get(i).getArray().getGradient()) {
+                    ParameterState.write(g, savedGrads.get(i));
+                }
             }
         }
         return out;
