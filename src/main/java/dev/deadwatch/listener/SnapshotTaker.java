@@ -82,14 +82,30 @@ final class SnapshotTaker implements AutoCloseable {
 
     /**
      * Collects the probe from the training batches until it has {@link #probeTarget} samples,
-     * unless the settings give one.
+     * unless the settings give one. A probe that cannot be made (a given probe of one sample, a
+     * batch without a sample axis) fails only the steps a snapshot is due at: the monitor counts
+     * {@code error} once per snapshot, not once per training step, and logs it once.
      *
      * @param data a training batch
+     * @param snapshotStep whether a snapshot is due at this step
+     * @return whether the probe is known
+     * @throws RuntimeException why the probe cannot be made, at a snapshot step only
      */
-    void observe(BatchData data) {
+    boolean observe(BatchData data, boolean snapshotStep) {
         if (probe != null) {
-            return;
+            return true;
         }
+        try {
+            collect(data);
+        } catch (RuntimeException e) {
+            if (snapshotStep) {
+                throw e;
+            }
+        }
+        return probe != null;
+    }
+
+    private void collect(BatchData data) {
         if (settings.probeInputs() != null) {
             probe = ProbeBatch.copyOf(manager, settings.probeInputs(),
                     settings.probeLabels() == null ? new NDList() : settings.probeLabels());
@@ -102,8 +118,10 @@ final class SnapshotTaker implements AutoCloseable {
         NDList in = data.getBatch().getData();
         NDList labels = data.getBatch().getLabels();
         long n = Math.min(target - pendingSamples, in.head().getShape().get(0));
-        pendingInputs.add(copy(in, n));
-        pendingLabels.add(labels == null ? new NDList() : copy(labels, n));
+        NDList inCopy = copy(in, n);
+        NDList labelCopy = labels == null ? new NDList() : copy(labels, n);
+        pendingInputs.add(inCopy); // both or neither: a batch that fails halfway adds nothing
+        pendingLabels.add(labelCopy);
         pendingSamples += n;
         if (pendingSamples >= target) {
             completeProbe();
