@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
@@ -201,7 +202,12 @@ final class SnapshotTaker implements AutoCloseable {
     Optional<String> firstNonFinite() {
         try (NDManager s = manager.newSubManager()) {
             for (Pair<String, Parameter> p : block.getParameters()) {
-                NDArray sum = p.getValue().getArray().sum();
+                NDArray a = p.getValue().getArray();
+                if (ParameterState.isNarrowFloat(a.getDataType())) {
+                    a = a.toType(DataType.FLOAT32, false); // a float16 sum overflows past 65504
+                    a.attach(s);
+                }
+                NDArray sum = a.sum();
                 sum.attach(s);
                 if (!Double.isFinite(ParameterState.toDoubles(sum)[0])) {
                     return Optional.of(p.getKey());
@@ -211,11 +217,35 @@ final class SnapshotTaker implements AutoCloseable {
         return Optional.empty();
     }
 
-    /** @return the model itself on the probe batch, read in float32 */
+    /**
+     * The model itself on the probe batch, read in float32; a model stored in float16 (or
+     * bfloat16) is read on float32 copies of its parameters, refreshed here at each snapshot,
+     * and never written (said once in the log).
+     *
+     * @return the probe for this snapshot
+     * @throws IllegalStateException naming the model's type when a half-precision model does not
+     *     run on the copies (a block that takes its parameters other than from DJL's parameter store)
+     */
     ModelProbe onModel() {
-        if (modelProbe == null) {
-            modelProbe = new ModelProbe(block, probe, Precision.FLOAT32, metric);
+        if (modelProbe != null) {
+            modelProbe.refresh();
+            return modelProbe;
         }
+        ModelProbe mp = new ModelProbe(block, probe, Precision.FLOAT32, metric);
+        if (mp.promotedFrom().isPresent()) {
+            DataType from = mp.promotedFrom().get();
+            try {
+                mp.evaluate(); // one forward: a block that reads its own arrays mixes types here
+            } catch (RuntimeException e) {
+                mp.close();
+                throw new IllegalStateException("the model's parameters are " + from + " and it does not run on"
+                        + " float32 copies of them (" + e.getMessage() + "); give a block factory to read a float64"
+                        + " replica", e);
+            }
+            LOG.info("deadwatch: the model's parameters are {}: its reads run in float32 on copies of them,"
+                    + " the model itself is never written", from);
+        }
+        modelProbe = mp;
         return modelProbe;
     }
 

@@ -94,12 +94,13 @@ public final class FisherGramRead implements Read {
         }
         Set<String> paths = new LinkedHashSet<>(linearPaths);
         Block block = probe.block();
-        List<Parameter> params = new ArrayList<>();
+        List<NDArray> params = new ArrayList<>();
         List<double[]> savedGrads = new ArrayList<>();
         for (Pair<String, Parameter> p : block.getParameters()) {
-            NDArray a = p.getValue().getArray();
+            // the array the forward uses: a half-precision model's float32 copy carries no gradient
+            NDArray a = probe.parameterArray(p.getValue());
             if (a.hasGradient()) {
-                params.add(p.getValue());
+                params.add(a);
                 // every getGradient() is a new wrapper registered in the parameter's manager,
                 // which lives as long as the model: closed here, or each read leaves it behind
                 try (NDArray g = a.getGradient()) {
@@ -133,7 +134,7 @@ public final class FisherGramRead implements Read {
         } finally {
             for (int i = 0; i < params.size(); i++) {
                 // widened exactly, so writing back restores the gradient bit for bit
-                try (NDArray g = params.get(i).getArray().getGradient()) {
+                try (NDArray g = params.get(i).getGradient()) {
                     ParameterState.write(g, savedGrads.get(i));
                 }
             }
