@@ -3,9 +3,13 @@ package dev.deadwatch.capture;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Block;
+import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
+import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -14,6 +18,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * block's current parameters, and captures activations of sub-blocks. Every array a call creates
  * lives in a scoped sub-manager closed before the call returns (or when the returned
  * {@link Capture} is closed).
+ *
+ * <p>A block whose parameters are stored narrower than the precision (float16, bfloat16) is read
+ * on copies of them in the precision, taken when the probe is made and again by
+ * {@link #refresh()}; its own arrays are never written. A read reaches a parameter's values
+ * through {@link #parameterArray}, and perturbs and restores them through {@link #save} and
+ * {@link #write}.
  */
 public final class ModelProbe implements AutoCloseable {
 
@@ -25,6 +35,7 @@ public final class ModelProbe implements AutoCloseable {
     private final NDList inputs;
     private final NDList labels;
     private final int samples;
+    private final PromotedParameters promoted;
     private final AtomicLong evaluations = new AtomicLong();
 
     /**
@@ -43,6 +54,53 @@ public final class ModelProbe implements AutoCloseable {
         this.inputs = ProbeBatch.as(probe.inputs(), precision.dataType(), manager);
         this.labels = ProbeBatch.as(probe.labels(), precision.dataType(), manager);
         this.samples = probe.size();
+        try {
+            this.promoted = new PromotedParameters(block, precision.dataType(), manager);
+        } catch (RuntimeException e) {
+            manager.close();
+            throw e;
+        }
+    }
+
+    /**
+     * @return the narrow type (float16, bfloat16) the block stores parameters in that this probe
+     *     reads on copies in its precision, or empty
+     */
+    public Optional<DataType> promotedFrom() {
+        return promoted.from();
+    }
+
+    /** Copies the block's current parameter values into the copies of promoted parameters (a no-op when none is). */
+    public void refresh() {
+        promoted.refresh();
+    }
+
+    /**
+     * @param p a parameter of the block
+     * @return the array the reads see for it: its copy when promoted, else its own array
+     */
+    public NDArray parameterArray(Parameter p) {
+        return promoted.arrayOf(p);
+    }
+
+    /**
+     * @param parameters parameters of the block
+     * @return the saved state of the arrays the reads see for them
+     */
+    public ParameterState save(List<Parameter> parameters) {
+        return ParameterState.saveArrays(parameters.stream().map(promoted::arrayOf).toList());
+    }
+
+    /**
+     * Writes values into the arrays the reads see for the given parameters.
+     *
+     * @param parameters parameters of the block
+     * @param values one array of values per parameter
+     */
+    public void write(List<Parameter> parameters, List<double[]> values) {
+        for (int i = 0; i < parameters.size(); i++) {
+            ParameterState.write(promoted.arrayOf(parameters.get(i)), values.get(i));
+        }
     }
 
     /** @return the block */
@@ -75,7 +133,13 @@ public final class ModelProbe implements AutoCloseable {
         return samples;
     }
 
-    /** @return the probe labels in this precision (owned here: do not close) */
+    /**
+     * The probe labels in this precision, owned here and alive as long as this probe: an
+     * operation on them leaves its result under this probe's manager until {@link #close()}. A
+     * read that computes with the labels (a loss) takes {@link Capture#labels()} instead.
+     *
+     * @return the labels (do not close)
+     */
     public NDList labels() {
         return labels;
     }
@@ -121,7 +185,7 @@ public final class ModelProbe implements AutoCloseable {
             } finally {
                 session.close();
             }
-            return new Capture(scoped, session, out);
+            return new Capture(scoped, session, out, labels);
         } catch (RuntimeException e) {
             scoped.close();
             throw e;
@@ -129,7 +193,7 @@ public final class ModelProbe implements AutoCloseable {
     }
 
     private NDList forward(NDManager scoped, NDList in, boolean training) {
-        ParameterStore ps = new ParameterStore(scoped, false);
+        ParameterStore ps = promoted.store(scoped);
         NDList out = block.forward(ps, in, training);
         // ops on parameters may attach results to a parameter's manager; bring them home
         for (NDArray a : out) {
@@ -185,11 +249,28 @@ public final class ModelProbe implements AutoCloseable {
         private final NDManager manager;
         private final TapSession session;
         private final NDList output;
+        private final NDList probeLabels;
+        private NDList labels;
 
-        Capture(NDManager manager, TapSession session, NDList output) {
+        Capture(NDManager manager, TapSession session, NDList output, NDList probeLabels) {
             this.manager = manager;
             this.session = session;
             this.output = output;
+            this.probeLabels = probeLabels;
+        }
+
+        /**
+         * The probe labels copied into this pass's manager (on first call), so that what a loss
+         * computes from them (DJL attaches an operation's result to its first operand's manager)
+         * is freed with the pass rather than kept until the probe is closed.
+         *
+         * @return the labels, in the probe's precision
+         */
+        public NDList labels() {
+            if (labels == null) {
+                labels = copyInto(probeLabels, manager);
+            }
+            return labels;
         }
 
         /** @return the manager of this pass (create derived arrays under it) */

@@ -18,25 +18,39 @@ import java.util.List;
 
 /**
  * The exact bytes of a set of parameters, to restore them bit-exactly after a read perturbs
- * them, and a SHA-256 checksum of a whole block's parameters to prove it.
+ * them, and a SHA-256 checksum of a whole block's parameters to prove it. Also reads and writes
+ * parameter values as float64, in any floating-point precision (float16 and bfloat16 widened
+ * exactly on reading, rounded on writing).
  */
 public final class ParameterState {
 
-    private final List<Parameter> parameters;
+    private final List<NDArray> arrays;
     private final List<byte[]> bytes;
 
-    private ParameterState(List<Parameter> parameters, List<byte[]> bytes) {
-        this.parameters = parameters;
+    private ParameterState(List<NDArray> arrays, List<byte[]> bytes) {
+        this.arrays = arrays;
         this.bytes = bytes;
     }
 
     /** @return the saved state of the given parameters */
     public static ParameterState save(List<Parameter> parameters) {
-        List<byte[]> bytes = new ArrayList<>(parameters.size());
+        List<NDArray> arrays = new ArrayList<>(parameters.size());
         for (Parameter p : parameters) {
-            bytes.add(bytesOf(p.getArray()));
+            arrays.add(p.getArray());
         }
-        return new ParameterState(List.copyOf(parameters), bytes);
+        return saveArrays(arrays);
+    }
+
+    /**
+     * @param arrays arrays to save (a {@link ModelProbe}'s copies of parameters, say)
+     * @return their saved state
+     */
+    public static ParameterState saveArrays(List<NDArray> arrays) {
+        List<byte[]> bytes = new ArrayList<>(arrays.size());
+        for (NDArray a : arrays) {
+            bytes.add(bytesOf(a));
+        }
+        return new ParameterState(List.copyOf(arrays), bytes);
     }
 
     /** @return the saved state of every parameter of the block */
@@ -69,8 +83,8 @@ public final class ParameterState {
 
     /** Writes the saved bytes back; the arrays are then bit-identical to when saved. */
     public void restore() {
-        for (int i = 0; i < parameters.size(); i++) {
-            NDArray a = parameters.get(i).getArray();
+        for (int i = 0; i < arrays.size(); i++) {
+            NDArray a = arrays.get(i);
             byte[] b = bytes.get(i);
             ByteBuffer direct = ByteBuffer.allocateDirect(b.length).order(ByteOrder.nativeOrder());
             direct.put(b).rewind();
@@ -91,7 +105,9 @@ public final class ParameterState {
             NDArray src = source.apply(scoped);
             GradMode.off(() -> {
                 if (target.getShape().dimension() == 0) {
-                    target.reshape(1).set(new NDIndex(":"), src.reshape(1));
+                    NDArray view = target.reshape(1); // a view, registered in the target's manager
+                    view.attach(scoped);
+                    view.set(new NDIndex(":"), src.reshape(1));
                 } else {
                     target.set(new NDIndex(":"), src);
                 }
@@ -128,14 +144,31 @@ public final class ParameterState {
     }
 
     /**
-     * @param a a floating-point array
+     * @param type a data type
+     * @return whether it is a floating-point type narrower than float32 (float16, bfloat16): one
+     *     whose values float32 holds exactly
+     */
+    public static boolean isNarrowFloat(DataType type) {
+        return type == DataType.FLOAT16 || type == DataType.BFLOAT16;
+    }
+
+    /**
+     * @param a a floating-point array (float16, bfloat16, float32 or float64)
      * @return its values widened exactly to double
      */
     public static double[] toDoubles(NDArray a) {
         if (a.getDataType() == DataType.FLOAT64) {
             return a.toDoubleArray();
         }
-        float[] f = a.toType(DataType.FLOAT32, false).toFloatArray();
+        float[] f;
+        if (a.getDataType() == DataType.FLOAT32) {
+            f = a.toFloatArray();
+        } else {
+            // a new array, registered in a's manager (a parameter's lives as long as the model)
+            try (NDArray wide = a.toType(DataType.FLOAT32, false)) {
+                f = wide.toFloatArray();
+            }
+        }
         double[] d = new double[f.length];
         for (int i = 0; i < f.length; i++) {
             d[i] = f[i];
@@ -145,10 +178,14 @@ public final class ParameterState {
 
     /**
      * Writes values into an array's own storage in its own precision (rounding to float for a
-     * float32 array), safe for parameters and for gradients obtained from {@code getGradient()}.
+     * float32 array, to float then to the array's type for a float16 or bfloat16 one: values read
+     * off such an array by {@link #toDoubles} are written back bit for bit), safe for parameters
+     * and for gradients obtained from {@code getGradient()}.
      *
      * @param a the array to overwrite
      * @param values one value per element
+     * @throws IllegalArgumentException for a wrong number of values, or an array that is not
+     *     floating-point (naming its type)
      */
     public static void write(NDArray a, double[] values) {
         long size = a.getShape().size();
@@ -156,16 +193,22 @@ public final class ParameterState {
             throw new IllegalArgumentException(
                     "expected " + size + " values for " + a.getShape() + ", got " + values.length);
         }
-        if (a.getDataType() == DataType.FLOAT64) {
+        DataType type = a.getDataType();
+        if (type == DataType.FLOAT64) {
             copyInto(a, m -> m.create(values, a.getShape()));
-        } else if (a.getDataType() == DataType.FLOAT32) {
-            float[] f = new float[values.length];
-            for (int i = 0; i < f.length; i++) {
-                f[i] = (float) values[i];
-            }
-            copyInto(a, m -> m.create(f, a.getShape()));
-        } else {
-            throw new IllegalArgumentException("cannot write a " + a.getDataType() + " parameter");
+            return;
         }
+        if (type != DataType.FLOAT32 && !isNarrowFloat(type)) {
+            throw new IllegalArgumentException("cannot write floating-point values into a " + type
+                    + " array of shape " + a.getShape() + ": only float16, bfloat16, float32 and float64 are written");
+        }
+        float[] f = new float[values.length];
+        for (int i = 0; i < f.length; i++) {
+            f[i] = (float) values[i];
+        }
+        copyInto(a, m -> {
+            NDArray wide = m.create(f, a.getShape());
+            return type == DataType.FLOAT32 ? wide : wide.toType(type, false);
+        });
     }
 }

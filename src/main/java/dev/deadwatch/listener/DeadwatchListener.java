@@ -177,9 +177,8 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
             double[] tr = scores.train();
             metrics.train(tr[0], tr[1]);
         }
-        taker.observe(data);
-        if (!taker.hasProbe()) {
-            return; // the probe is still being collected from the first batches
+        if (!taker.observe(data, schedule.isSnapshotStep(step))) {
+            return; // the probe is still being collected from the first batches (or cannot be made)
         }
         ReadSchedule.Decision d = schedule.decide(step);
         for (int i = 0; i < d.budgetSkips(); i++) {

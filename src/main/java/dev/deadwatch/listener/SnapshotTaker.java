@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
@@ -94,14 +95,30 @@ final class SnapshotTaker implements AutoCloseable {
 
     /**
      * Collects the probe from the training batches until it has {@link #probeTarget} samples,
-     * unless the settings give one.
+     * unless the settings give one. A probe that cannot be made (a given probe of one sample, a
+     * batch without a sample axis) fails only the steps a snapshot is due at: the monitor counts
+     * {@code error} once per snapshot, not once per training step, and logs it once.
      *
      * @param data a training batch
+     * @param snapshotStep whether a snapshot is due at this step
+     * @return whether the probe is known
+     * @throws RuntimeException why the probe cannot be made, at a snapshot step only
      */
-    void observe(BatchData data) {
+    boolean observe(BatchData data, boolean snapshotStep) {
         if (probe != null) {
-            return;
+            return true;
         }
+        try {
+            collect(data);
+        } catch (RuntimeException e) {
+            if (snapshotStep) {
+                throw e;
+            }
+        }
+        return probe != null;
+    }
+
+    private void collect(BatchData data) {
         if (settings.probeInputs() != null) {
             probe = ProbeBatch.copyOf(manager, settings.probeInputs(),
                     settings.probeLabels() == null ? new NDList() : settings.probeLabels());
@@ -114,8 +131,10 @@ final class SnapshotTaker implements AutoCloseable {
         NDList in = data.getBatch().getData();
         NDList labels = data.getBatch().getLabels();
         long n = Math.min(target - pendingSamples, in.head().getShape().get(0));
-        pendingInputs.add(copy(in, n));
-        pendingLabels.add(labels == null ? new NDList() : copy(labels, n));
+        NDList inCopy = copy(in, n);
+        NDList labelCopy = labels == null ? new NDList() : copy(labels, n);
+        pendingInputs.add(inCopy); // both or neither: a batch that fails halfway adds nothing
+        pendingLabels.add(labelCopy);
         pendingSamples += n;
         if (pendingSamples >= target) {
             completeProbe();
@@ -195,7 +214,12 @@ final class SnapshotTaker implements AutoCloseable {
     Optional<String> firstNonFinite() {
         try (NDManager s = manager.newSubManager()) {
             for (Pair<String, Parameter> p : block.getParameters()) {
-                NDArray sum = p.getValue().getArray().sum();
+                NDArray a = p.getValue().getArray();
+                if (ParameterState.isNarrowFloat(a.getDataType())) {
+                    a = a.toType(DataType.FLOAT32, false); // a float16 sum overflows past 65504
+                    a.attach(s);
+                }
+                NDArray sum = a.sum();
                 sum.attach(s);
                 if (!Double.isFinite(ParameterState.toDoubles(sum)[0])) {
                     return Optional.of(p.getKey());
@@ -205,11 +229,35 @@ final class SnapshotTaker implements AutoCloseable {
         return Optional.empty();
     }
 
-    /** @return the model itself on the probe batch, read in float32 */
+    /**
+     * The model itself on the probe batch, read in float32; a model stored in float16 (or
+     * bfloat16) is read on float32 copies of its parameters, refreshed here at each snapshot,
+     * and never written (said once in the log).
+     *
+     * @return the probe for this snapshot
+     * @throws IllegalStateException naming the model's type when a half-precision model does not
+     *     run on the copies (a block that takes its parameters other than from DJL's parameter store)
+     */
     ModelProbe onModel() {
-        if (modelProbe == null) {
-            modelProbe = new ModelProbe(block, probe, Precision.FLOAT32, metric);
+        if (modelProbe != null) {
+            modelProbe.refresh();
+            return modelProbe;
         }
+        ModelProbe mp = new ModelProbe(block, probe, Precision.FLOAT32, metric);
+        if (mp.promotedFrom().isPresent()) {
+            DataType from = mp.promotedFrom().get();
+            try {
+                mp.evaluate(); // one forward: a block that reads its own arrays mixes types here
+            } catch (RuntimeException e) {
+                mp.close();
+                throw new IllegalStateException("the model's parameters are " + from + " and it does not run on"
+                        + " float32 copies of them (" + e.getMessage() + "); give a block factory to read a float64"
+                        + " replica", e);
+            }
+            LOG.info("deadwatch: the model's parameters are {}: its reads run in float32 on copies of them,"
+                    + " the model itself is never written", from);
+        }
+        modelProbe = mp;
         return modelProbe;
     }
 

@@ -1,6 +1,5 @@
 package dev.deadwatch.order;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Parameter;
 import dev.deadwatch.capture.ModelProbe;
 import dev.deadwatch.capture.ParameterState;
@@ -102,7 +101,7 @@ public final class OrderRead {
         public OrderResult read(ModelProbe probe, Candidate candidate) {
             ParameterPath path = candidate.path();
             List<Parameter> params = path.parameters();
-            ParameterState saved = ParameterState.save(params);
+            ParameterState saved = probe.save(params);
             try {
                 return doRead(probe, candidate, path, params, this);
             } finally {
@@ -224,7 +223,7 @@ public final class OrderRead {
     private Reference reference(ModelProbe probe, List<Parameter> params, List<double[]> base, double s) {
         Precision precision = precisionOf(probe, params);
         // noise floor, measured: ulp-sized rounding of the touched tensors at the base point
-        write(params, base);
+        probe.write(params, base);
         ModelProbe.Outputs f0 = probe.evaluate();
         Random rnd = new Random(seed ^ 0x5DEECE66DL);
         List<double[]> jittered = new ArrayList<>();
@@ -235,7 +234,7 @@ public final class OrderRead {
             }
             jittered.add(j);
         }
-        write(params, jittered);
+        probe.write(params, jittered);
         double measured = fisherOf(probe, probe.evaluate(), f0, f0, 1.0);
 
         // live reference: median F over random unit directions in the same tensors
@@ -331,9 +330,9 @@ public final class OrderRead {
     private Point fisherAt(ModelProbe probe, ParameterPath path, double t, double measured) {
         double h = RELATIVE_STEP * t;
         List<Parameter> params = path.parameters();
-        write(params, path.at(t + h));
+        probe.write(params, path.at(t + h));
         ModelProbe.Outputs plus = probe.evaluate();
-        write(params, path.at(t - h));
+        probe.write(params, path.at(t - h));
         ModelProbe.Outputs minus = probe.evaluate();
         double fisher = fisherOf(probe, plus, minus, null, 2 * h);
         double scale = Math.max(plus.rms(), minus.rms());
@@ -357,13 +356,6 @@ public final class OrderRead {
         }
         double[] logits = at == null ? mid : at.values();
         return probe.metric().quadratic(jv, logits, a.width()) / probe.samples();
-    }
-
-    private static void write(List<Parameter> params, List<double[]> values) {
-        for (int i = 0; i < params.size(); i++) {
-            NDArray a = params.get(i).getArray();
-            ParameterState.write(a, values.get(i));
-        }
     }
 
     private static double rms(List<double[]> values) {

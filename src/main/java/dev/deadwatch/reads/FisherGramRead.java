@@ -94,13 +94,18 @@ public final class FisherGramRead implements Read {
         }
         Set<String> paths = new LinkedHashSet<>(linearPaths);
         Block block = probe.block();
-        List<Parameter> params = new ArrayList<>();
+        List<NDArray> params = new ArrayList<>();
         List<double[]> savedGrads = new ArrayList<>();
         for (Pair<String, Parameter> p : block.getParameters()) {
-            NDArray a = p.getValue().getArray();
+            // the array the forward uses: a half-precision model's float32 copy carries no gradient
+            NDArray a = probe.parameterArray(p.getValue());
             if (a.hasGradient()) {
-                params.add(p.getValue());
-                savedGrads.add(ParameterState.toDoubles(a.getGradient()));
+                params.add(a);
+                // every getGradient() is a new wrapper registered in the parameter's manager,
+                // which lives as long as the model: closed here, or each read leaves it behind
+                try (NDArray g = a.getGradient()) {
+                    savedGrads.add(ParameterState.toDoubles(g));
+                }
             }
         }
         int n = probe.samples();
@@ -110,7 +115,7 @@ public final class FisherGramRead implements Read {
             GradMode.withGradient(backward -> {
                 try (ModelProbe.Capture cap = probe.capture(Set.of(), paths, paths, false)) {
                     NDManager m = cap.manager();
-                    NDArray value = loss.evaluate(probe.labels(), cap.output()).mul(n);
+                    NDArray value = loss.evaluate(cap.labels(), cap.output()).mul(n);
                     value.attach(m);
                     backward.backward(value);
                     for (String path : paths) {
@@ -119,7 +124,9 @@ public final class FisherGramRead implements Read {
                         if (ins == null || deltas == null || ins.size() != 1 || deltas.size() != 1) {
                             continue; // not called, or called more than once per forward: no per-layer Gram
                         }
-                        out.put(path, gram(ins.get(0), deltas.get(0).getGradient(), n, m));
+                        try (NDArray delta = deltas.get(0).getGradient()) {
+                            out.put(path, gram(ins.get(0), delta, n, m));
+                        }
                     }
                 }
                 return out;
@@ -127,7 +134,9 @@ public final class FisherGramRead implements Read {
         } finally {
             for (int i = 0; i < params.size(); i++) {
                 // widened exactly, so writing back restores the gradient bit for bit
-                ParameterState.write(params.get(i).getArray().getGradient(), savedGrads.get(i));
+                try (NDArray g = params.get(i).getGradient()) {
+                    ParameterState.write(g, savedGrads.get(i));
+                }
             }
         }
         return out;
