@@ -141,7 +141,9 @@ public final class LlcRead {
             if (!a.hasGradient()) {
                 a.setRequiresGradient(true);
             }
-            savedGrads.add(ParameterState.toDoubles(a.getGradient()));
+            try (NDArray g = a.getGradient()) { // each call registers a new array in the parameter's manager
+                savedGrads.add(ParameterState.toDoubles(g));
+            }
         }
         List<double[]> wStar = new ArrayList<>();
         for (Parameter p : params) {
@@ -190,9 +192,10 @@ public final class LlcRead {
                             batchLoss = l.toType(ai.djl.ndarray.types.DataType.FLOAT64, false).getDouble();
                         }
                         for (Parameter p : params) {
-                            NDArray g = p.getArray().getGradient();
-                            grads.add(ParameterState.toDoubles(g));
-                            ParameterState.write(g, new double[(int) g.getShape().size()]); // no accumulation
+                            try (NDArray g = p.getArray().getGradient()) {
+                                grads.add(ParameterState.toDoubles(g));
+                                ParameterState.write(g, new double[(int) g.getShape().size()]); // no accumulation
+                            }
                         }
                     }
                     for (int i = 0; i < params.size(); i++) {
@@ -234,7 +237,9 @@ public final class LlcRead {
         } finally {
             saved.restore();
             for (int i = 0; i < params.size(); i++) {
-                ParameterState.write(params.get(i).getArray().getGradient(), savedGrads.get(i));
+                try (NDArray g = params.get(i).getArray().getGradient()) {
+                    ParameterState.write(g, savedGrads.get(i));
+                }
             }
         }
     }
