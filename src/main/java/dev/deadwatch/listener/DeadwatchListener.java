@@ -330,10 +330,7 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
         }
     }
 
-    /**
-     * Stops the worker and the endpoint, removes the monitor's meters from the registry it was
-     * given (a registry it was given is never closed) and frees every native array it holds.
-     */
+    /** Stops the worker and the endpoint, removes its meters (a given registry stays open), frees its native arrays. */
     @Override
     public void close() {
         drain();
