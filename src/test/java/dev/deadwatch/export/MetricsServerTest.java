@@ -147,7 +147,7 @@ class MetricsServerTest {
     }
 
     @Test
-    void theJdkServersTimeoutsAreSetUnlessTheProgramSetThem() {
+    void theJdkServersRequestAndResponseTimeoutsAreInForce() {
         assertThat(MetricsServer.configureJdkLimits())
                 .containsEntry("sun.net.httpserver.maxReqTime", Integer.toString(MetricsServer.READ_TIMEOUT_SECONDS))
                 .containsEntry("sun.net.httpserver.maxRspTime", Integer.toString(MetricsServer.WRITE_TIMEOUT_SECONDS));
