@@ -34,8 +34,9 @@ import org.slf4j.LoggerFactory;
  * snapshots.
  *
  * <p>Never throws into DJL: every callback catches, counts {@code reads_skipped_total{reason=error}}
- * and logs once per cause. A monitor that cannot start (its endpoint cannot be bound, say) logs
- * why and switches itself off; training goes on.
+ * and logs once per cause. A monitor that cannot start (its run already in a shared registry, say)
+ * logs why and switches itself off; training goes on. An endpoint that cannot be bound fails
+ * {@link DeadwatchListenerBuilder#build()} instead, before training starts.
  */
 public final class DeadwatchListener extends TrainingListenerAdapter implements AutoCloseable {
 
@@ -52,7 +53,7 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
     private ReadWorker worker;
     private ReadSuite suite;
     private DeadwatchMetrics metrics;
-    private MetricsOutput output;
+    private final MetricsOutput output;
     private ReportPublisher publisher;
     private SnapshotFiles files = SnapshotFiles.NONE;
     private boolean begun;
@@ -63,8 +64,9 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
     /** The worker's clock ({@link ReadWorker#clock()}) when its last order read started. */
     private volatile long orderStartClock = Long.MIN_VALUE;
 
-    DeadwatchListener(MonitorSettings settings) {
+    DeadwatchListener(MonitorSettings settings, MetricsOutput output) {
         this.settings = settings;
+        this.output = output;
         this.runId = settings.runId() != null ? settings.runId() : UUID.randomUUID().toString().substring(0, 8);
         this.schedule = new ReadSchedule(settings.interval(), settings.maxInterval(), settings.orderEvery(),
                 settings.budget(), System::nanoTime);
@@ -134,7 +136,6 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
             settings.readObserver().beforeRead(read);
         }, settings.featureAxes());
         String model = t.getModel().getName() == null ? "model" : t.getModel().getName();
-        output = MetricsOutput.open(settings.registry(), settings.host(), settings.port());
         metrics = new DeadwatchMetrics(runId, model, BuildInfo.of(settings.precision()), suite.names());
         metrics.bindTo(output.registry());
         if (TrainingScores.hasAccuracy(t)) {
@@ -323,13 +324,11 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
         }
     }
 
-    /** Stops the worker and the endpoint and frees every native array the monitor holds. */
+    /** Stops the worker and the endpoint, removes its meters (a given registry stays open), frees its native arrays. */
     @Override
     public void close() {
         drain();
-        if (output != null) {
-            output.close();
-        }
+        output.close();
         if (metrics != null) {
             metrics.close();
         }
@@ -356,14 +355,14 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
         return publisher == null ? List.of() : publisher.timeline();
     }
 
-    /** @return the metrics endpoint's port, or -1 when no endpoint runs */
+    /** @return the metrics endpoint's port (bound by {@code build()}), or -1 without an endpoint */
     public int port() {
-        return output == null ? -1 : output.port();
+        return output.port();
     }
 
     /** @return the Prometheus registry of the built-in endpoint, or {@code null} */
     public PrometheusMeterRegistry prometheusRegistry() {
-        return output == null ? null : output.prometheus();
+        return output.prometheus();
     }
 
     /** @return what a second of the worker's CPU time counts against the budget */

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.nn.Block;
 import dev.deadwatch.capture.OutputMetric;
 import dev.deadwatch.detectors.Detector;
+import dev.deadwatch.export.MetricsOutput;
 import dev.deadwatch.export.MetricsServer;
 import dev.deadwatch.monitor.ReadReport;
 import dev.deadwatch.monitor.ReadSuite;
@@ -12,6 +13,8 @@ import dev.deadwatch.reads.Read;
 import dev.deadwatch.regime.RegimeChange;
 import dev.deadwatch.regime.RegimeTracker;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -155,7 +158,8 @@ public final class DeadwatchListenerBuilder {
     }
 
     /**
-     * Serves {@code /metrics} and {@code /healthz} (default: no endpoint).
+     * Serves {@code /metrics} and {@code /healthz} (default: no endpoint). {@link #build()} binds it,
+     * and fails there when the address cannot be bound; {@link DeadwatchListener#close()} stops it.
      *
      * @param host bind address (use 127.0.0.1 unless scraped from elsewhere)
      * @param port port, 0 for an ephemeral one
@@ -290,12 +294,22 @@ public final class DeadwatchListenerBuilder {
     }
 
     /**
+     * Builds the listener and, with {@link #optPrometheusEndpoint}, binds and starts its endpoint,
+     * which then serves (empty until training begins) until {@link DeadwatchListener#close()}.
+     *
      * @return the listener
      * @throws IllegalArgumentException when an added read's name is taken
+     * @throws UncheckedIOException when the endpoint's address cannot be bound; the message names
+     *     {@code host:port} and the cause ({@code cannot bind the metrics endpoint to
+     *     127.0.0.1:9400: Address already in use})
      */
     public DeadwatchListener build() {
         MonitorSettings s = settings();
         new ReadSuite(s.reads(), ReadSuite.ReadObserver.NONE); // checks the read names are distinct
-        return new DeadwatchListener(s);
+        try {
+            return new DeadwatchListener(s, MetricsOutput.open(s.registry(), s.host(), s.port()));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e.getMessage(), e);
+        }
     }
 }

@@ -10,11 +10,14 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.Socket;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -22,6 +25,13 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 class MetricsServerTest {
+
+    /** Slow or idle connections held open while scrapes must still be answered (issue 12: at least 50). */
+    private static final int SLOW_CLIENTS = 50;
+    /** How fast a scrape must be answered with those connections open. */
+    private static final Duration ANSWER_WITHIN = Duration.ofSeconds(2);
+    /** Beyond the read timeout, how long the server may take to cut a slow request off (its timer ticks every second). */
+    private static final int CUT_OFF_SLACK_SECONDS = 5;
 
     private static HttpResponse<String> send(HttpRequest r) throws Exception {
         return HttpClient.newHttpClient().send(r, HttpResponse.BodyHandlers.ofString());
@@ -86,6 +96,70 @@ class MetricsServerTest {
             }
             assertThat(send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + s.port() + "/healthz")).build())
                     .body()).as("still healthy after the abuse").isEqualTo("ok\n");
+        }
+    }
+
+    @Test
+    void scrapesAreAnsweredWhileFiftySlowClientsAreConnectedAndTheirRequestsAreCutOff() throws Exception {
+        PrometheusMeterRegistry reg = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        Counter.builder("deadwatch.snapshots").tag("run", "t").register(reg).increment(5);
+        List<Socket> slow = new ArrayList<>();
+        try (MetricsServer s = MetricsServer.start(reg, MetricsServer.DEFAULT_HOST, 0)) {
+            // the issue's two kinds of slow client: a request line and nothing more, or a single byte
+            for (int i = 0; i < SLOW_CLIENTS; i++) {
+                Socket sock = new Socket(InetAddress.getLoopbackAddress(), s.port());
+                slow.add(sock);
+                sock.getOutputStream().write((i % 2 == 0 ? "GET /metrics HTTP/1.1\r\n" : "G")
+                        .getBytes(StandardCharsets.ISO_8859_1));
+                sock.getOutputStream().flush();
+            }
+            HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                    .connectTimeout(ANSWER_WITHIN).build();
+            String base = "http://127.0.0.1:" + s.port();
+            HttpResponse<String> metrics = client.send(HttpRequest.newBuilder(URI.create(base + "/metrics"))
+                    .timeout(ANSWER_WITHIN).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(metrics.statusCode()).isEqualTo(200);
+            assertThat(metrics.body()).contains("deadwatch_snapshots_total{run=\"t\"} 5.0");
+            HttpResponse<String> health = client.send(HttpRequest.newBuilder(URI.create(base + "/healthz"))
+                    .timeout(ANSWER_WITHIN).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(health.body()).isEqualTo("ok\n");
+            // the request-read timeout: the server hangs up on every one of them
+            for (Socket sock : slow) {
+                sock.setSoTimeout((MetricsServer.READ_TIMEOUT_SECONDS + CUT_OFF_SLACK_SECONDS) * 1000);
+                assertThat(hungUp(sock)).as("a slow request's connection is closed by the server").isTrue();
+            }
+        } finally {
+            for (Socket sock : slow) {
+                sock.close();
+            }
+        }
+    }
+
+    /** @return whether the server closed the connection (end of stream or reset) before the socket's timeout */
+    private static boolean hungUp(Socket sock) throws IOException {
+        try {
+            return sock.getInputStream().read() == -1 || sock.getInputStream().read() == -1;
+        } catch (SocketTimeoutException stillOpen) {
+            return false;
+        } catch (SocketException reset) {
+            return true;
+        }
+    }
+
+    @Test
+    void theJdkServersRequestAndResponseTimeoutsAreInForce() {
+        assertThat(MetricsServer.configureJdkLimits())
+                .containsEntry("sun.net.httpserver.maxReqTime", Integer.toString(MetricsServer.READ_TIMEOUT_SECONDS))
+                .containsEntry("sun.net.httpserver.maxRspTime", Integer.toString(MetricsServer.WRITE_TIMEOUT_SECONDS));
+    }
+
+    @Test
+    void aBusyPortIsRefusedNamingTheAddressAndTheCause() throws Exception {
+        PrometheusMeterRegistry reg = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        try (MetricsServer first = MetricsServer.start(reg, MetricsServer.DEFAULT_HOST, 0)) {
+            assertThatThrownBy(() -> MetricsServer.start(reg, MetricsServer.DEFAULT_HOST, first.port()))
+                    .isInstanceOf(IOException.class)
+                    .hasMessage("cannot bind the metrics endpoint to 127.0.0.1:" + first.port() + ": Address already in use");
         }
     }
 

@@ -1,31 +1,51 @@
 package dev.deadwatch.agent;
 
-import dev.deadwatch.listener.DeadwatchListenerBuilder;
 import ai.djl.training.Trainer;
 import ai.djl.training.listener.TrainingListener;
+import dev.deadwatch.export.MetricsOutput;
+import dev.deadwatch.export.MetricsServer;
 import dev.deadwatch.listener.DeadwatchListener;
+import dev.deadwatch.listener.DeadwatchListenerBuilder;
+import java.io.IOException;
 import java.lang.reflect.Field;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * What the advice calls when a {@code Trainer} has been constructed: builds a monitor for it
- * and adds it to that trainer only. Never throws (a failure disables the agent and leaves
- * training as it was).
+ * What the advice calls: when a {@code Trainer} has been constructed, builds a monitor for it and
+ * adds it to that trainer only; when the trainer is closed, closes its monitor. Never throws (a
+ * failure disables the agent and leaves training as it was).
+ *
+ * <p>The JVM has one endpoint, on the configured address, opened at the first trainer and serving
+ * until the JVM exits: every trainer's monitor publishes into its registry, distinguished by
+ * {@code run} (the configured run, then run-1, run-2, … for later trainers) and {@code model}. A
+ * closed trainer's series leave the endpoint, as a stopped container's leave a cAdvisor scrape:
+ * Prometheus marks them stale and keeps what it scraped. The dump keeps every trainer's final
+ * series.
  */
 public final class AgentHook {
 
     private static volatile AgentArgs args;
     private static volatile boolean disabled;
-    private static final List<DeadwatchListener> MONITORS = new CopyOnWriteArrayList<>();
+    /** The endpoint and the registry every monitor publishes into; {@code null} until the first trainer. */
+    private static MetricsOutput endpoint;
+    /** Trainers seen, numbering their runs. */
+    private static int trainers;
+    /** The monitors of trainers not closed yet, by trainer identity. */
+    private static final Map<Trainer, DeadwatchListener> LIVE = new IdentityHashMap<>();
+    /** For the dump: the final series of each closed trainer. */
+    private static final List<String> FINISHED = new CopyOnWriteArrayList<>();
 
     private AgentHook() {}
 
     static void configure(AgentArgs a) {
         args = a;
+        MetricsServer.configureJdkLimits(); // before the program can start a JDK server of its own
         if (a.dump() != null) {
             Runtime.getRuntime().addShutdownHook(new Thread(AgentHook::dump, "deadwatch-dump"));
         }
@@ -42,30 +62,87 @@ public final class AgentHook {
         }
         try {
             AgentArgs a = args;
+            MetricsOutput out;
+            int index;
+            synchronized (AgentHook.class) {
+                out = endpoint(a);
+                if (out == null) {
+                    return;
+                }
+                index = trainers++;
+            }
             DeadwatchListenerBuilder b = DeadwatchListener.builder()
                     .optInterval(a.every())
                     .optOrderEvery(a.order())
                     .optBudget(a.budget())
                     .optFisher(a.fisher())
-                    .optPrometheusEndpoint(a.host(), MONITORS.isEmpty() ? a.port() : 0);
+                    .optRegistry(out.prometheus()); // the agent's endpoint serves it; the monitor does not own it
             if (a.probe() > 0) {
                 b.optProbeSize(a.probe());
             }
             if (a.run() != null) {
-                b.optRunId(MONITORS.isEmpty() ? a.run() : a.run() + "-" + MONITORS.size());
+                b.optRunId(index == 0 ? a.run() : a.run() + "-" + index);
             }
             if (a.out() != null) {
-                b.optOutputDirectory(a.out().resolve("trainer-" + MONITORS.size()));
+                b.optOutputDirectory(a.out().resolve("trainer-" + index));
             }
             DeadwatchListener monitor = b.build();
             addListener(t, monitor);
-            MONITORS.add(monitor);
+            synchronized (AgentHook.class) {
+                LIVE.put(t, monitor);
+            }
             monitor.onTrainingBegin(t);
             System.err.println("deadwatch agent: monitoring trainer of model '" + t.getModel().getName()
-                    + "' (run " + monitor.runId() + ", metrics on " + a.host() + ":" + monitor.port() + ")");
+                    + "' (run " + monitor.runId() + ", metrics on " + a.host() + ":" + out.port() + ")");
         } catch (Throwable e) {
             disable(e);
         }
+    }
+
+    /**
+     * Closes the monitor of a trainer that is being closed (after its last {@code onTrainingEnd}):
+     * stops it, frees its native memory and removes its series from the endpoint, after keeping
+     * them for the dump. Called from advice.
+     *
+     * @param trainer the trainer
+     */
+    public static void detach(Object trainer) {
+        DeadwatchListener monitor;
+        MetricsOutput out;
+        synchronized (AgentHook.class) {
+            monitor = trainer instanceof Trainer t ? LIVE.remove(t) : null;
+            out = endpoint;
+        }
+        if (monitor == null) {
+            return;
+        }
+        try {
+            monitor.drain();
+            if (args.dump() != null && out != null) {
+                FINISHED.add(Exposition.onlyRun(out.prometheus().scrape(), monitor.runId()));
+            }
+        } catch (Throwable e) {
+            System.err.println("deadwatch agent: could not keep the final series of run " + monitor.runId()
+                    + " for the dump (" + e + ")");
+        } finally {
+            monitor.close();
+        }
+    }
+
+    /**
+     * @return the JVM's endpoint, opened on the configured address at the first call; {@code null}
+     *     when it cannot be bound, the agent then disabled with one line naming the address and why
+     */
+    private static MetricsOutput endpoint(AgentArgs a) {
+        if (endpoint == null && !disabled) {
+            try {
+                endpoint = MetricsOutput.open(null, a.host(), a.port());
+            } catch (IOException e) {
+                disabled = true;
+                System.err.println("deadwatch agent: disabled: " + e.getMessage() + "; training continues unmonitored");
+            }
+        }
+        return endpoint;
     }
 
     /**
@@ -108,16 +185,21 @@ public final class AgentHook {
                 + "); training continues unmonitored");
     }
 
+    /** At JVM exit: the closed trainers' final series and the live ones, as one exposition. */
     private static void dump() {
         try {
-            StringBuilder sb = new StringBuilder();
-            for (DeadwatchListener m : MONITORS) {
-                m.drain();
-                if (m.prometheusRegistry() != null) {
-                    sb.append(m.prometheusRegistry().scrape());
-                }
+            List<DeadwatchListener> live;
+            MetricsOutput out;
+            synchronized (AgentHook.class) {
+                live = new ArrayList<>(LIVE.values());
+                out = endpoint;
             }
-            Files.writeString(args.dump(), sb.toString(), StandardCharsets.UTF_8);
+            live.forEach(DeadwatchListener::drain);
+            List<String> parts = new ArrayList<>(FINISHED);
+            if (out != null) {
+                parts.add(out.prometheus().scrape());
+            }
+            Files.writeString(args.dump(), Exposition.merge(parts), StandardCharsets.UTF_8);
         } catch (Throwable e) {
             System.err.println("deadwatch agent: could not write " + args.dump() + ": " + e);
         }

@@ -12,7 +12,8 @@ import net.bytebuddy.dynamic.ClassFileLocator;
 import net.bytebuddy.matcher.ElementMatchers;
 
 /**
- * {@code java -javaagent:deadwatch-agent.jar=port=9400,every=100 -jar train.jar}. Catches
+ * {@code java -javaagent:deadwatch-agent.jar=port=9400,every=100 -jar train.jar}. Advice on
+ * {@code Trainer}'s constructor attaches a monitor, advice on its {@code close()} closes it. Catches
  * everything, never calls {@code System.exit}, and honours the kill switch
  * {@code -Ddeadwatch.enabled=false} / {@code DEADWATCH_ENABLED=false}.
  */
@@ -52,16 +53,18 @@ public final class DeadwatchAgent {
             AgentArgs parsed = AgentArgs.parse(args);
             AgentHook.configure(parsed);
             ForwardTaps.install(inst);
+            ClassFileLocator locator = ClassFileLocator.ForClassLoader.of(DeadwatchAgent.class.getClassLoader());
             new AgentBuilder.Default()
                     .disableClassFormatChanges()
                     .with(AgentBuilder.RedefinitionStrategy.RETRANSFORMATION)
                     .with(AgentBuilder.TypeStrategy.Default.REDEFINE)
                     .ignore(ElementMatchers.none())
                     .type(named("ai.djl.training.Trainer"))
-                    .transform((builder, type, loader, module, domain) -> builder.visit(
-                            Advice.to(TrainerAdvice.class, ClassFileLocator.ForClassLoader.of(
-                                    DeadwatchAgent.class.getClassLoader()))
-                                    .on(ElementMatchers.isConstructor().and(takesArguments(2)))))
+                    .transform((builder, type, loader, module, domain) -> builder
+                            .visit(Advice.to(TrainerAdvice.class, locator)
+                                    .on(ElementMatchers.isConstructor().and(takesArguments(2))))
+                            .visit(Advice.to(CloseAdvice.class, locator)
+                                    .on(named("close").and(takesArguments(0)))))
                     .installOn(inst);
         } catch (Throwable e) {
             AgentHook.disable(e);
@@ -76,6 +79,17 @@ public final class DeadwatchAgent {
         @Advice.OnMethodExit(suppress = Throwable.class)
         public static void exit(@Advice.This Object trainer) {
             AgentHook.attach(trainer);
+        }
+    }
+
+    /** Thin advice: after a Trainer is closed (its last {@code onTrainingEnd} done), close its monitor. */
+    public static final class CloseAdvice {
+        private CloseAdvice() {}
+
+        /** @param trainer the closed trainer */
+        @Advice.OnMethodExit(suppress = Throwable.class, onThrowable = Throwable.class)
+        public static void exit(@Advice.This Object trainer) {
+            AgentHook.detach(trainer);
         }
     }
 }

@@ -43,6 +43,21 @@ class AgentForkIT {
     record Run(int exit, String out, String err) {}
 
     Run fork(String agentArgs, String... extraJvm) throws Exception {
+        return fork(tmp, applicationClassPath(), List.of("dev.deadwatch.examples.PlainTraining", "30"), agentArgs, extraJvm);
+    }
+
+    /**
+     * Runs {@code program} (main class, then its arguments) under the agent in a new JVM.
+     *
+     * @param tmp where its output goes
+     * @param classPath the program's class path
+     * @param program main class and arguments
+     * @param agentArgs the agent's arguments, or {@code null}
+     * @param extraJvm further JVM options
+     * @return its exit code and output
+     */
+    static Run fork(Path tmp, String classPath, List<String> program, String agentArgs, String... extraJvm)
+            throws Exception {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("-Dai.djl.offline=true");
@@ -50,9 +65,8 @@ class AgentForkIT {
         cmd.addAll(List.of(extraJvm));
         cmd.add("-javaagent:" + AgentJarIT.agentJar().toAbsolutePath() + (agentArgs == null ? "" : "=" + agentArgs));
         cmd.add("-cp");
-        cmd.add(applicationClassPath());
-        cmd.add("dev.deadwatch.examples.PlainTraining");
-        cmd.add("30");
+        cmd.add(classPath);
+        cmd.addAll(program);
         Path out = tmp.resolve("out.txt");
         Path err = tmp.resolve("err.txt");
         Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
