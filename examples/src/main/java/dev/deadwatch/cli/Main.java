@@ -26,9 +26,18 @@ public final class Main implements Runnable {
         System.exit(commandLine().execute(args));
     }
 
-    /** @return the command line with every subcommand */
+    /**
+     * @return the command line with every subcommand; a bad value or an endpoint that cannot be
+     *     bound ends a command with one line naming it and exit code 1, not a stack trace
+     */
     public static CommandLine commandLine() {
-        return new CommandLine(new Main());
+        return new CommandLine(new Main()).setExecutionExceptionHandler((e, cl, parsed) -> {
+            if (e instanceof java.io.UncheckedIOException || e instanceof IllegalArgumentException) {
+                cl.getErr().println("deadwatch: " + e.getMessage());
+                return 1;
+            }
+            throw e;
+        });
     }
 
     @Override
