@@ -115,7 +115,10 @@ public final class FisherGramRead implements Read {
             GradMode.withGradient(backward -> {
                 try (ModelProbe.Capture cap = probe.capture(Set.of(), paths, paths, false)) {
                     NDManager m = cap.manager();
-                    NDArray value = loss.evaluate(cap.labels(), cap.output()).mul(n);
+                    NDArray raw = loss.evaluate(cap.labels(), cap.output());
+                    // times n by an engine-owned scalar: mul(Number) would hand autograd a tensor
+                    // over a Java buffer the GC may free before the backward pass (docs/findings.md)
+                    NDArray value = raw.mul(m.full(new ai.djl.ndarray.types.Shape(), n, raw.getDataType()));
                     value.attach(m);
                     backward.backward(value);
                     for (String path : paths) {
