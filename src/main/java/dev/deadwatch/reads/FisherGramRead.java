@@ -6,7 +6,10 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
+import ai.djl.training.loss.L2Loss;
 import ai.djl.training.loss.Loss;
+import dev.deadwatch.capture.EngineScalar;
+import dev.deadwatch.capture.SafeL2Loss;
 import ai.djl.util.Pair;
 import dev.deadwatch.capture.GradMode;
 import dev.deadwatch.capture.ModelProbe;
@@ -115,10 +118,11 @@ public final class FisherGramRead implements Read {
             GradMode.withGradient(backward -> {
                 try (ModelProbe.Capture cap = probe.capture(Set.of(), paths, paths, false)) {
                     NDManager m = cap.manager();
-                    NDArray raw = loss.evaluate(cap.labels(), cap.output());
-                    // times n by an engine-owned scalar: mul(Number) would hand autograd a tensor
-                    // over a Java buffer the GC may free before the backward pass (docs/findings.md)
-                    NDArray value = raw.mul(m.full(new ai.djl.ndarray.types.Shape(), n, raw.getDataType()));
+                    // DJL's L2Loss and mul(Number) hand autograd a scalar over a Java buffer the
+                    // GC may free before the backward pass (docs/findings.md): engine-owned ones
+                    Loss safe = loss instanceof L2Loss l2 ? SafeL2Loss.of(l2) : loss;
+                    NDArray raw = safe.evaluate(cap.labels(), cap.output());
+                    NDArray value = raw.mul(EngineScalar.of(m, n, raw.getDataType()));
                     value.attach(m);
                     backward.backward(value);
                     for (String path : paths) {

@@ -1,5 +1,6 @@
 package dev.deadwatch.bench;
 
+import dev.deadwatch.capture.EngineScalar;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -262,7 +263,8 @@ public final class LlcRead {
         NDArray out = block.forward(new ParameterStore(s, false), new NDList(x), training).singletonOrThrow();
         NDArray r = out.sub(y);
         NDArray l = kind == Loss.MEAN_SQUARED_ERROR ? r.mul(r).mean()
-                : r.mul(r).reshape(x.getShape().get(0), -1).sum(new int[] {1}).mean().mul(0.5);
+                : r.mul(r).reshape(x.getShape().get(0), -1).sum(new int[] {1}).mean()
+                        .mul(EngineScalar.of(r.getManager(), 0.5, r.getDataType())); // not mul(0.5): docs/findings.md
         l.attach(s);
         return l;
     }

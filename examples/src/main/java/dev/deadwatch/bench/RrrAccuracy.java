@@ -1,5 +1,6 @@
 package dev.deadwatch.bench;
 
+import dev.deadwatch.capture.SafeL2Loss;
 import ai.djl.Model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -12,7 +13,6 @@ import ai.djl.nn.core.Linear;
 import ai.djl.training.DefaultTrainingConfig;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.Trainer;
-import ai.djl.training.loss.L2Loss;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
 import dev.deadwatch.capture.ParameterState;
@@ -120,7 +120,7 @@ public final class RrrAccuracy implements AutoCloseable {
                     .add(Linear.builder().setUnits(dims.n()).optBias(false).build());
             model.setBlock(block);
             // L2Loss with weight 1 is the mean of (y − ŷ)² over every element: torch's F.mse_loss
-            DefaultTrainingConfig cfg = new DefaultTrainingConfig(new L2Loss("mse", 1f))
+            DefaultTrainingConfig cfg = new DefaultTrainingConfig(new SafeL2Loss("mse", 1f))
                     .optOptimizer(Optimizer.adam().optLearningRateTracker(Tracker.fixed(LEARNING_RATE)).build());
             double loss = Double.NaN;
             try (Trainer trainer = model.newTrainer(cfg)) {

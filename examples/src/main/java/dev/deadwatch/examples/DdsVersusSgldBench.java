@@ -1,5 +1,6 @@
 package dev.deadwatch.examples;
 
+import dev.deadwatch.capture.SafeL2Loss;
 import static dev.deadwatch.examples.BenchCommand.PROBE;
 import static dev.deadwatch.examples.BenchCommand.median;
 import static dev.deadwatch.examples.BenchCommand.spearman;
@@ -192,7 +193,7 @@ final class DdsVersusSgldBench {
                 ModelProbe mp = new ModelProbe(block, probe, Precision.FLOAT32, OutputMetric.IDENTITY)) {
             for (int rep = 0; rep <= repeats; rep++) {
                 long t0 = System.nanoTime();
-                report = suite.read(mp, 0, Loss.l2Loss(), read -> !CensusRead.NAME.equals(read), nanos -> true);
+                report = suite.read(mp, 0, new SafeL2Loss(), read -> !CensusRead.NAME.equals(read), nanos -> true);
                 if (rep > 0) {
                     seconds.add((System.nanoTime() - t0) / 1e9);
                 }

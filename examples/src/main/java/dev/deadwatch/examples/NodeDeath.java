@@ -1,5 +1,6 @@
 package dev.deadwatch.examples;
 
+import dev.deadwatch.capture.SafeL2Loss;
 import dev.deadwatch.listener.DeadwatchListenerBuilder;
 import ai.djl.Model;
 import ai.djl.ndarray.NDArray;
@@ -94,7 +95,7 @@ public final class NodeDeath {
             ArrayDataset train = data(m, w1, w2, 512);
             ArrayDataset val = data(m, w1, w2, 256);
             model.setBlock(student());
-            DefaultTrainingConfig cfg = new DefaultTrainingConfig(Loss.l2Loss())
+            DefaultTrainingConfig cfg = new DefaultTrainingConfig(new SafeL2Loss())
                     .optOptimizer(Optimizer.adam().optLearningRateTracker(Tracker.fixed(1e-2f))
                             .optWeightDecays(1e-1f).build())
                     .addTrainingListeners(monitor);

@@ -1,5 +1,6 @@
 package dev.deadwatch.examples;
 
+import dev.deadwatch.capture.SafeL2Loss;
 import ai.djl.Model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -35,7 +36,7 @@ public final class PlainTraining {
             ArrayDataset data = new ArrayDataset.Builder().setData(x).optLabels(y).setSampling(64, true).build();
             model.setBlock(new SequentialBlock().add(Linear.builder().setUnits(32).build())
                     .add(Activation.tanhBlock()).add(Linear.builder().setUnits(2).build()));
-            DefaultTrainingConfig cfg = new DefaultTrainingConfig(Loss.l2Loss())
+            DefaultTrainingConfig cfg = new DefaultTrainingConfig(new SafeL2Loss())
                     .optOptimizer(Optimizer.adam().optLearningRateTracker(Tracker.fixed(1e-2f)).build());
             try (Trainer trainer = model.newTrainer(cfg)) {
                 trainer.initialize(new Shape(64, 8));

@@ -1,5 +1,6 @@
 package dev.deadwatch.examples;
 
+import dev.deadwatch.capture.SafeL2Loss;
 import ai.djl.Model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -48,7 +49,7 @@ public final class Quickstart {
                     .optOnRegimeChange(change -> System.out.println(change.describe()))
                     .build();
 
-            DefaultTrainingConfig cfg = new DefaultTrainingConfig(Loss.l2Loss())
+            DefaultTrainingConfig cfg = new DefaultTrainingConfig(new SafeL2Loss())
                     .optOptimizer(Optimizer.adam().optLearningRateTracker(Tracker.fixed(1e-2f)).build())
                     .addTrainingListeners(deadwatch); // deadwatch: attach it
             try (deadwatch; Trainer trainer = model.newTrainer(cfg)) { // deadwatch: closed after training
