@@ -50,14 +50,6 @@ public final class Tokens implements AutoCloseable {
     }
 
     /**
-     * @param text a sentence
-     * @return its word pieces, without {@code [CLS]} and {@code [SEP]}
-     */
-    public List<String> pieces(String text) {
-        return tokenizer.tokenize(text).subList(1, tokenizer.tokenize(text).size() - 1);
-    }
-
-    /**
      * A batch: token ids padded with 0 ({@code [PAD]}) to the longest, and the attention mask.
      *
      * @param manager owner of the arrays
