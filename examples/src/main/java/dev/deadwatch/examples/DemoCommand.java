@@ -28,7 +28,7 @@ public final class DemoCommand implements Callable<Integer> {
 
 
     @Parameters(index = "0", arity = "0..1", defaultValue = "grokking",
-            paramLabel = "grokking|node-death|layernorm", description = "Which example (default: ${DEFAULT-VALUE}).")
+            paramLabel = "grokking|node-death|layernorm|minilm", description = "Which example (default: ${DEFAULT-VALUE}).")
     private String example;
 
     @Option(names = "--port", defaultValue = "9400", description = "Metrics port, 0 for any free one (default: ${DEFAULT-VALUE}).")
@@ -87,8 +87,14 @@ public final class DemoCommand implements Callable<Integer> {
                 title = "LayerNorm transformer (its RMSNorm twin reads no kernel)";
                 System.out.println(r.summary());
             }
+            case "minilm" -> {
+                dev.deadwatch.minilm.MiniLmDemo.Result r = dev.deadwatch.minilm.MiniLmDemo.run(s, out);
+                monitor = r.monitor();
+                title = "all-MiniLM-L6-v2 fine-tuned on sentiment with negation";
+                System.out.print(dev.deadwatch.minilm.MiniLmDemo.summary(r));
+            }
             default -> throw new ParameterException(spec.commandLine(),
-                    "example must be grokking, node-death or layernorm, got '" + example + "'");
+                    "example must be grokking, node-death, layernorm or minilm, got '" + example + "'");
         }
         try (monitor) {
             List<TimelineRow> rows = monitor.timeline();
