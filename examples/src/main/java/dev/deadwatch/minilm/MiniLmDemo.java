@@ -1,5 +1,13 @@
 package dev.deadwatch.minilm;
 
+import static dev.deadwatch.minilm.MiniLmReport.counts;
+import static dev.deadwatch.minilm.MiniLmReport.normTable;
+import static dev.deadwatch.minilm.MiniLmReport.peakRss;
+import static dev.deadwatch.minilm.MiniLmReport.rss;
+import static dev.deadwatch.minilm.MiniLmReport.secs;
+import static dev.deadwatch.minilm.MiniLmReport.writeDds;
+import static dev.deadwatch.minilm.MiniLmReport.writeOrders;
+
 import ai.djl.Model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -333,122 +341,10 @@ public final class MiniLmDemo {
     }
 
     /**
-     * @param norms the norm reads
-     * @return a table: checkpoint name, {@code min|γ|}, {@code q}, alignment, kernel
-     */
-    public static String normTable(List<FrozenRead.NormRow> norms) {
-        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%-44s %10s %11s %11s %s%n",
-                "LayerNorm", "min|γ|", "q", "alignment", "kernel"));
-        for (FrozenRead.NormRow r : norms) {
-            LayerNormResult n = r.read();
-            sb.append(String.format(Locale.ROOT, "%-44s %10.3e %11.2e %11.9f %s%n", r.name(), n.gammaMinAbs(),
-                    n.rayleigh(), n.alignment(), n.kernel() ? "yes" : "no"));
-        }
-        return sb.toString();
-    }
-
-    private static void writeDds(Path file, List<DdsResult> dds) throws IOException {
-        StringBuilder sb = new StringBuilder("layer,side,rows,width,total,unresolved,norm_kernel,input_rank,inherited,dead,D_1e-2,D_1e-3,D_1e-4,D_1e-6,effective_rank\n");
-        for (DdsResult d : dds) {
-            double[] p = d.profile();
-            sb.append(String.format(Locale.ROOT, "%s,%s,%d,%d,%d,%d,%d,%d,%d,%d,%.2f,%.2f,%.2f,%.2f,%.1f%n", d.layer(),
-                    d.side(), d.rows(), d.dimension(), d.total(), d.unresolved(), d.structure().normKernel(),
-                    d.structure().inputRank(), d.structure().inherited(), d.deadCount(), p[0], p[1], p[2], p[3],
-                    d.effectiveRank()));
-        }
-        Files.writeString(file, sb, StandardCharsets.UTF_8);
-    }
-
-    private static void writeOrders(Path file, List<OrderResult> orders) throws IOException {
-        StringBuilder sb = new StringBuilder("layer,candidate,predicted,classification,k_hat,order,log10_relative_fisher\n");
-        for (OrderResult o : orders) {
-            sb.append(String.format(Locale.ROOT, "%s,%s,%s,%s,%.3f,%d,%.2f%n", o.layer(), o.candidate(),
-                    o.predicted().label(), o.classification(), o.kHat(), o.order(), o.magnitudeLog10()));
-        }
-        Files.writeString(file, sb, StandardCharsets.UTF_8);
-    }
-
-    private static String counts(Map<String, List<Candidate>> found) {
-        StringBuilder sb = new StringBuilder();
-        found.forEach((k, v) -> sb.append(sb.length() == 0 ? "" : ", ").append(k).append(' ').append(v.size()));
-        return sb.toString();
-    }
-
-    /**
-     * @param r the result
-     * @return what the demo measured, as text
+     * @param r a run
+     * @return the run's summary, as written to summary.txt
      */
     public static String summary(Result r) {
-        StringBuilder sb = new StringBuilder();
-        sb.append(String.format(Locale.ROOT, "import check: %d sentences, max abs diff %.2e (float32), %.2e (float64), tolerance %.0e%n%n",
-                r.check().sentences(), r.check().maxAbsDiff32(), r.check().maxAbsDiff64(), IMPORT_TOLERANCE));
-        sb.append("frozen read, float64 replica, probe ").append(PROBE_SEQUENCES).append(" × ").append(PROBE_WORDS + 2)
-                .append(" tokens of random words:\n").append(normTable(r.norms()));
-        if (!r.norms32().isEmpty()) {
-            sb.append("\nthe same in float32:\n").append(normTable(r.norms32()));
-        }
-        sb.append("\nDDS, activation side (dead / structural / unresolved):\n");
-        for (DdsResult d : r.dds()) {
-            sb.append(String.format(Locale.ROOT, "  %-36s %4d / %4d / %4d   D(1e-3)=%.1f D(1e-4)=%.1f D(1e-6)=%.1f%n", d.layer(),
-                    d.deadCount(), d.structure().total(), d.unresolved(), d.profile()[1], d.profile()[2], d.profile()[3]));
-        }
-        sb.append("\ncandidates by detector: ").append(counts(r.candidates())).append('\n');
-        for (OrderResult o : r.orders()) {
-            sb.append("  ").append(o.layer()).append(' ').append(o.candidate()).append(": ").append(o.summary()).append('\n');
-        }
-        sb.append(String.format(Locale.ROOT, "%nfine-tuning: validation accuracy %.3f before, %.3f after%n",
-                r.validationAccuracy()[0], r.validationAccuracy()[1]));
-        for (ReadReport rep : r.live()) {
-            List<LayerNormResult> ln = rep.layerNorms();
-            long kernels = ln.stream().filter(LayerNormResult::kernel).count();
-            double maxQ = ln.stream().mapToDouble(LayerNormResult::rayleigh).max().orElse(Double.NaN);
-            int deadA = 0;
-            int deadF = 0;
-            for (DdsResult d : rep.dds()) {
-                if (d.deadCount() > 0) {
-                    if (d.side() == dev.deadwatch.reads.Side.FISHER) {
-                        deadF += d.deadCount();
-                    } else {
-                        deadA += d.deadCount();
-                    }
-                }
-            }
-            sb.append(String.format(Locale.ROOT, "  step %3d: LayerNorm kernels %d/%d (max q %.1e), spectral dead: activation %d, Fisher %d",
-                    rep.step(), kernels, ln.size(), maxQ, deadA, deadF));
-            Map<String, Census> census = rep.census();
-            if (!census.isEmpty()) {
-                sb.append("; order read:");
-                rep.orders().forEach(o -> sb.append(' ').append(o.candidate()).append('=').append(o.orderLabel()));
-            }
-            sb.append(String.format(Locale.ROOT, " (%.1f s)%n", rep.seconds().values().stream().mapToDouble(Double::doubleValue).sum()));
-        }
-        sb.append("\ncosts:\n");
-        r.costs().forEach((k, v) -> sb.append("  ").append(k).append(": ").append(v).append('\n'));
-        return sb.toString();
-    }
-
-    private static String secs(long t0) {
-        return String.format(Locale.ROOT, "%.1f", (System.nanoTime() - t0) / 1e9);
-    }
-
-    private static String rss() {
-        return status("VmRSS");
-    }
-
-    private static String peakRss() {
-        return status("VmHWM");
-    }
-
-    private static String status(String key) {
-        try {
-            for (String l : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (l.startsWith(key + ":")) {
-                    return String.valueOf(Long.parseLong(l.replaceAll("[^0-9]", "")) / 1024);
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            return "n/a";
-        }
-        return "n/a";
+        return MiniLmReport.summary(r);
     }
 }
