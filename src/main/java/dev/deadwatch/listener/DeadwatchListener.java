@@ -210,7 +210,8 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
             finish(report, sc, taker.onModel());
             return;
         }
-        if (!finalRead && worker.full()) {
+        boolean wait = finalRead || settings.waitForReads();
+        if (!wait && worker.full()) {
             // the worker is still on an earlier snapshot with another waiting: not even copied
             dropped();
             pause(t0);
@@ -228,8 +229,11 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
         long held = pause(t0);
         Runnable job = () -> guard("read", () -> analyse(at, values.get(), withOrder, sc, held));
         try {
-            if (!worker.submit(job, finalRead)) {
+            long t1 = System.nanoTime();
+            if (!worker.submit(job, wait)) {
                 dropped();
+            } else if (wait && !finalRead) {
+                pause(t1); // waiting for a free place holds training: it is a pause like any other
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

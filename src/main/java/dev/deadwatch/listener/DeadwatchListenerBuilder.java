@@ -41,6 +41,7 @@ public final class DeadwatchListenerBuilder {
     private int timelineSize = 10_000;
     private double budget = 0.05;
     private boolean fisher = true;
+    private boolean waitForReads;
     private long seed;
     private Supplier<Block> factory;
     private NDList probeInputs;
@@ -127,6 +128,22 @@ public final class DeadwatchListenerBuilder {
             throw new IllegalArgumentException("budget must be in (0,1], got " + fraction);
         }
         this.budget = fraction;
+        return this;
+    }
+
+    /**
+     * Whether every snapshot is read. By default a snapshot taken while the read worker is still
+     * on an earlier one (with another waiting) is dropped and counted as
+     * {@code reads_skipped_total{reason="busy"}}, so reads never hold training up. With this on
+     * the training thread waits for a free place instead: the timeline has a row for every
+     * snapshot whatever the machine's load, at the cost of pauses when reads take longer than the
+     * steps between snapshots (demos, tests, offline studies). Without a block factory reads run
+     * on the training thread and nothing is ever dropped, so this changes nothing there.
+     *
+     * @param enabled whether training waits for the worker (default false)
+     */
+    public DeadwatchListenerBuilder optWaitForReads(boolean enabled) {
+        this.waitForReads = enabled;
         return this;
     }
 
@@ -290,7 +307,7 @@ public final class DeadwatchListenerBuilder {
         return new MonitorSettings(interval, orderEvery, maxInterval, probeSize, maxRows, persist, trendWindow,
                 keepSnapshots, budget, fisher, seed, factory, probeInputs, probeLabels, registry, host, port,
                 outputDir, runId, metric, detectors, extraReads, onRegimeChange, onReport, observer, featureAxes,
-                timelineSize);
+                timelineSize, waitForReads);
     }
 
     /**

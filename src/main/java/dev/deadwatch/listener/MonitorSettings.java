@@ -49,6 +49,7 @@ import java.util.function.Supplier;
  * @param readObserver told of each read before it starts
  * @param featureAxes layer path → feature axis, where the layout rule gets a layer wrong
  * @param timelineSize the newest reads the in-memory timeline keeps
+ * @param waitForReads whether training waits for the worker instead of dropping a snapshot
  */
 public record MonitorSettings(int interval, int orderEvery, int maxInterval, int probeSize, int maxRows,
         int persist, int trendWindow, int keepSnapshots, double budget, boolean fisher, long seed,
@@ -56,7 +57,7 @@ public record MonitorSettings(int interval, int orderEvery, int maxInterval, int
         String host, int port, Path outputDirectory, String runId, OutputMetric outputMetric,
         List<Detector> detectors, List<Read> extraReads, Consumer<RegimeChange> onRegimeChange,
         Consumer<ReadReport> onReport, ReadSuite.ReadObserver readObserver, Map<String, Integer> featureAxes,
-        int timelineSize) {
+        int timelineSize, boolean waitForReads) {
 
     /** Copies the lists. */
     public MonitorSettings {

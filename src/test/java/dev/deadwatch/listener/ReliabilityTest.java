@@ -177,6 +177,26 @@ class ReliabilityTest {
                 .isLessThan(HEAP_SLACK_BYTES);
     }
 
+    /**
+     * With {@code optWaitForReads} nothing is dropped where the default drops: a snapshot every
+     * step outruns the worker (the test above counts the drops), yet every snapshot is read, in
+     * order, and the waits are counted as training pauses.
+     */
+    @Test
+    void waitingForReadsReadsEverySnapshotWhereTheDefaultDropsThem() throws Exception {
+        SimpleMeterRegistry reg = new SimpleMeterRegistry();
+        int steps = 60;
+        try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(1).optOrderEvery(1).optBudget(1.0)
+                .optWaitForReads(true).optBlockFactory(TinyRun::block).optRegistry(reg).build()) {
+            TinyRun.train(steps, monitor);
+            monitor.drain();
+            assertThat(reg.get("deadwatch.snapshots").counter().count()).isEqualTo(steps);
+            assertThat(reg.get("deadwatch.reads.skipped").tag("reason", "busy").counter().count()).isZero();
+            assertThat(monitor.timeline()).extracting(TimelineRow::step)
+                    .isEqualTo(java.util.stream.LongStream.rangeClosed(1, steps).boxed().toList());
+        }
+    }
+
     /** Heap growth tolerated across the soak: GC noise, far below what a per-snapshot leak would keep. */
     private static final long HEAP_SLACK_BYTES = 32L << 20;
 
@@ -232,9 +252,13 @@ class ReliabilityTest {
      * Holds the worker on its first read until the training thread has passed step {@code last}
      * (a listener after the monitor, and the monitor's read observer).
      */
+    /** The first snapshot's step in the held-worker tests (interval 5). */
+    private static final int FIRST_SNAPSHOT = 5;
+
     private static final class HoldFirstReadUntil extends TrainingListenerAdapter implements ReadSuite.ReadObserver {
         private final int last;
         private final CountDownLatch passed = new CountDownLatch(1);
+        private final CountDownLatch started = new CountDownLatch(1);
         private final AtomicBoolean held = new AtomicBoolean();
         private int step;
 
@@ -244,7 +268,20 @@ class ReliabilityTest {
 
         @Override
         public void onTrainingBatch(Trainer trainer, BatchData batchData) {
-            if (++step == last) {
+            if (++step == FIRST_SNAPSHOT + 1) {
+                // the monitor (an earlier listener) handed step 5's snapshot over; training goes on
+                // only once the worker has taken it from the queue, else step 10 would find the
+                // queue still full and be dropped in its place
+                boolean inRead;
+                try {
+                    inRead = started.await(60, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    inRead = false;
+                }
+                assertThat(inRead).as("the worker started the first read").isTrue();
+            }
+            if (step == last) {
                 passed.countDown();
             }
         }
@@ -252,6 +289,7 @@ class ReliabilityTest {
         @Override
         public void beforeRead(String read) throws Exception {
             if (held.compareAndSet(false, true)) {
+                started.countDown();
                 assertThat(passed.await(60, TimeUnit.SECONDS)).as("training reached step %d", last).isTrue();
             }
         }

@@ -54,9 +54,11 @@ public final class Grokking {
     public static final float WEIGHT_DECAY = 1e-2f;
 
     /**
-     * The demo's read budget: unlimited, so the timeline is dense through the grokking window.
-     * A 2 ms training step makes any read a large share of wall time; the monitor's default
-     * budget is 5%, and {@code deadwatch overhead} measures the monitor at that default.
+     * The demo's read budget: unlimited, and training waits for the worker rather than dropping
+     * a snapshot ({@code optWaitForReads}), so the timeline has a row every 25 steps through the
+     * grokking window however fast or loaded the machine. A 2 ms training step makes any read a
+     * large share of wall time; the monitor's default budget is 5%, and {@code deadwatch
+     * overhead} measures the monitor at that default.
      */
     public static final double BUDGET = 1.0;
 
@@ -109,6 +111,7 @@ public final class Grokking {
                         new LayerNormKernelDetector(), new QueryKeyRotationDetector(), new RankDeficitDetector()))
                 .optProbeSize(512) // more rows than the 256-wide hidden layer, so counts are not row-limited
                 .optBudget(BUDGET)
+                .optWaitForReads(true)
                 .optBlockFactory(Grokking::model)
                 .optRunId("grokking-" + s.seed())
                 .optOnRegimeChange(changes::add);

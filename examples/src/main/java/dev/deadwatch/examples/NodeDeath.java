@@ -82,6 +82,7 @@ public final class NodeDeath {
                 .optOrderEvery(2)
                 .optBlockFactory(NodeDeath::student)
                 .optBudget(1.0) // a 1 ms/step toy: reads would always be over a 5% budget
+                .optWaitForReads(true) // a row for every snapshot, however loaded the machine
                 .optRunId("node-death-" + s.seed())
                 .optOnReport((ReadReport r) -> orders.addAll(r.orders()))
                 .optOnRegimeChange(changes::add);
