@@ -153,7 +153,7 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
         extraDead = multi("deadwatch.layernorm.extra.dead", "Dead directions beyond the kernel.");
         directions = multi("deadwatch.directions", "Order-read candidates in each class.");
         lambdaDead = multi("deadwatch.learning.coefficient.dead", "Sum of 1/(2k) over the layer's dead directions.");
-        layerPrecision = multi("deadwatch.layer.precision.bits", "Bits of the floating-point type a layer is read in.");
+        layerPrecision = multi("deadwatch.layer.precision", "Bits of the floating-point type a layer is read in.");
     }
 
     private void registerInfo() {

@@ -24,7 +24,7 @@ class ListenerEndToEndTest {
     /** docs/metrics.md: every exported name with the labels it must carry (beyond run and model). */
     private static final String[][] CONTRACT = {
         {"deadwatch_info", "version", "engine", "precision"},
-        {"deadwatch_layer_precision_bits", "layer"},
+        {"deadwatch_layer_precision", "layer"},
         {"deadwatch_step"},
         {"deadwatch_train_loss"}, {"deadwatch_validation_loss"},
         {"deadwatch_train_accuracy"}, {"deadwatch_validation_accuracy"},
@@ -113,7 +113,26 @@ class ListenerEndToEndTest {
             double busy = value(end, "deadwatch_reads_skipped_total", "reason=\"busy\"");
             assertThat(monitor.timeline().size() + busy).isEqualTo(snapshots);
             assertThat(monitor.timeline().size()).isGreaterThanOrEqualTo(6);
+            assertPromtoolAccepts(end);
         }
+    }
+
+    /**
+     * Runs Debian's {@code promtool check metrics} (installed by scripts/setup.sh) on a scrape: its
+     * lint rejects, among others, a unit it does not take as a base unit ({@code _bits}).
+     */
+    private static void assertPromtoolAccepts(String exposition) throws Exception {
+        java.nio.file.Path promtool = java.util.Arrays.stream(System.getenv().getOrDefault("PATH", "")
+                .split(java.io.File.pathSeparator)).map(d -> java.nio.file.Path.of(d, "promtool"))
+                .filter(java.nio.file.Files::isExecutable).findFirst().orElse(null);
+        org.assertj.core.api.Assumptions.assumeThat(promtool).as("promtool on the PATH").isNotNull();
+        Process p = new ProcessBuilder(promtool.toString(), "check", "metrics").redirectErrorStream(true).start();
+        try (var in = p.getOutputStream()) {
+            in.write(exposition.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(p.waitFor(1, java.util.concurrent.TimeUnit.MINUTES)).isTrue();
+        assertThat(p.exitValue()).as("promtool check metrics:%n%s", out).isZero();
     }
 
     @Test

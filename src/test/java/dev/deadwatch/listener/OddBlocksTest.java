@@ -124,7 +124,7 @@ class OddBlocksTest {
             return new Outcome(reports, reg.get("deadwatch.reads.skipped").tag("reason", "error").counter().count(),
                     reg.get("deadwatch.reads.skipped").tag("reason", "layer").counter().count(),
                     reg.get("deadwatch.info").gauge().getId().getTag("precision"),
-                    reg.find("deadwatch.layer.precision.bits").gauges().stream().collect(Collectors.toMap(
+                    reg.find("deadwatch.layer.precision").gauges().stream().collect(Collectors.toMap(
                             g -> g.getId().getTag("layer"), g -> g.value())));
         }
     }
