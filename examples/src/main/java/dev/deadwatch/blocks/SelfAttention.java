@@ -1,5 +1,6 @@
 package dev.deadwatch.blocks;
 
+import dev.deadwatch.capture.EngineScalar;
 import dev.deadwatch.detectors.QueryKeyAttention;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -71,7 +72,8 @@ public final class SelfAttention extends AbstractBlock implements QueryKeyAttent
         NDArray k = split(key.forward(ps, new NDList(x), training).head(), b, s, hd);
         NDArray v = split(value.forward(ps, new NDList(x), training).head(), b, s, hd);
         NDArray scores;
-        try (NDArray scale = engineOwned(x.getManager(), Math.sqrt(hd))) {
+        // an engine-owned divisor, not div(Number): see EngineScalar and docs/findings.md
+        try (NDArray scale = EngineScalar.of(x.getManager(), Math.sqrt(hd), DataType.FLOAT64)) {
             scores = q.matMul(k.transpose(0, 1, 3, 2)).div(scale);
         }
         if (causal) {
@@ -83,25 +85,6 @@ public final class SelfAttention extends AbstractBlock implements QueryKeyAttent
         }
         NDArray attended = scores.softmax(-1).matMul(v).transpose(0, 2, 1, 3).reshape(b, s, width);
         return output.forward(ps, new NDList(attended), training);
-    }
-
-    /**
-     * A float64 scalar whose memory belongs to the engine, to divide by instead of a {@code Number}.
-     *
-     * <p>DJL's {@code NDArray.div(Number)} (and {@code mul}, {@code pow}, {@code maximum},
-     * {@code minimum}) on the PyTorch engine wraps the number in a tensor over a Java direct
-     * buffer ({@code torch::from_blob}) and closes it as soon as the operation returns. Autograd
-     * keeps that tensor for the backward pass ({@code DivBackward} saves the divisor), and after a
-     * garbage collection has freed the buffer the backward pass reads freed memory: the gradient
-     * of everything upstream of the division turns into garbage, often infinite or NaN
-     * (docs/findings.md; {@code ScalarOperandUseAfterFreeTest}). A clone is owned by the engine
-     * and reference-counted by autograd. The value and type are those {@code div(Number)} used,
-     * so the arithmetic is unchanged.
-     */
-    static NDArray engineOwned(NDManager manager, double value) {
-        try (NDArray javaBacked = manager.create(value)) {
-            return javaBacked.duplicate();
-        }
     }
 
     private NDArray split(NDArray a, long b, long s, long hd) {

@@ -9,6 +9,7 @@ import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.core.Linear;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import dev.deadwatch.capture.EngineScalar;
 import dev.deadwatch.detectors.QueryKeyAttention;
 
 /**
@@ -67,7 +68,12 @@ public final class BertSelfAttention extends AbstractBlock implements QueryKeyAt
         NDArray q = split(query.forward(ps, new NDList(x), training).head(), n, t, hd);
         NDArray k = split(key.forward(ps, new NDList(x), training).head(), n, t, hd);
         NDArray v = split(value.forward(ps, new NDList(x), training).head(), n, t, hd);
-        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).div(Math.sqrt(hd));
+        NDArray scores;
+        // an engine-owned divisor: DJL's div(Number) hands autograd a scalar it frees before the
+        // backward pass reads it (docs/findings.md), which made every gradient upstream garbage
+        try (NDArray scale = EngineScalar.of(x.getManager(), Math.sqrt(hd), DataType.FLOAT64)) {
+            scores = q.matMul(k.transpose(0, 1, 3, 2)).div(scale);
+        }
         if (inputs.size() > 1) {
             scores = scores.add(inputs.get(1));
         }

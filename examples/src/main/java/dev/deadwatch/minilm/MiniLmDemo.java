@@ -269,7 +269,7 @@ public final class MiniLmDemo {
         }
     }
 
-    private static NDArray labels(NDManager m, int[] y) {
+    static NDArray labels(NDManager m, int[] y) {
         float[] f = new float[y.length];
         for (int i = 0; i < y.length; i++) {
             f[i] = y[i];
@@ -277,7 +277,7 @@ public final class MiniLmDemo {
         return m.create(f, new Shape(y.length));
     }
 
-    private static double accuracy(Block block, long[][] ids, int[] y, NDManager parent) {
+    static double accuracy(Block block, long[][] ids, int[] y, NDManager parent) {
         try (NDManager m = parent.newSubManager()) {
             NDArray logits = GradMode.off(() -> block.forward(new ParameterStore(m, false),
                     new NDList(FrozenRead.idArray(m, ids)), false).head());

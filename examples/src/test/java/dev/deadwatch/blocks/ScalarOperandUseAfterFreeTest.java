@@ -31,7 +31,7 @@ import org.junit.jupiter.api.Test;
  * for DJL's {@code L2Loss} ({@code mul(weight)}).
  *
  * <p>The first test documents DJL's behaviour and fails once a DJL upgrade fixes it (then the
- * workaround in {@link SelfAttention#engineOwned} can go); the others prove the workaround.
+ * workaround in {@link dev.deadwatch.capture.EngineScalar} can go); the others prove the workaround.
  */
 class ScalarOperandUseAfterFreeTest {
 
@@ -64,14 +64,14 @@ class ScalarOperandUseAfterFreeTest {
         float[] g = gradientAfterCollection(x -> x.div(4.0));
         // the exact gradient is 1/4 everywhere; DJL 0.36 gives what the freed memory holds
         assertThat(g[0]).as("d/dx sum(x / 4) after a GC between forward and backward: DJL 0.36 reads the"
-                + " freed divisor; if this is 0.25 a DJL upgrade fixed it and SelfAttention.engineOwned can go")
+                + " freed divisor; if this is 0.25 a DJL upgrade fixed it and EngineScalar can go")
                 .isNotEqualTo(0.25f);
     }
 
     @Test
     void anEngineOwnedDivisorSurvivesTheCollection() throws Exception {
         float[] g = gradientAfterCollection(x -> {
-            try (NDArray four = SelfAttention.engineOwned(x.getManager(), 4.0)) {
+            try (NDArray four = dev.deadwatch.capture.EngineScalar.of(x.getManager(), 4.0, ai.djl.ndarray.types.DataType.FLOAT64)) {
                 return x.div(four);
             }
         });

@@ -153,7 +153,7 @@ class TransformerTrainingTest {
             }
             model.setBlock(factory.get());
             Loss loss = Loss.softmaxCrossEntropyLoss();
-            DefaultTrainingConfig cfg = new DefaultTrainingConfig(collect ? new Collecting(loss) : loss)
+            DefaultTrainingConfig cfg = new DefaultTrainingConfig(collect ? new CollectingLoss(loss, COLLECT_EVERY) : loss)
                     .addEvaluator(new Accuracy())
                     .optOptimizer(Optimizer.adam().optLearningRateTracker(Tracker.fixed(rate)).optBeta2(0.98f)
                             .optWeightDecays(Grokking.WEIGHT_DECAY).build());
@@ -220,32 +220,5 @@ class TransformerTrainingTest {
             }
         }
         return out;
-    }
-
-    /**
-     * A loss that forces a garbage collection (and lets the JDK's cleaner free what it found) every
-     * {@link #COLLECT_EVERY}-th evaluation: after the forward pass, before the backward pass.
-     */
-    private static final class Collecting extends Loss {
-        private final Loss inner;
-        private final AtomicInteger calls = new AtomicInteger();
-
-        Collecting(Loss inner) {
-            super(inner.getName());
-            this.inner = inner;
-        }
-
-        @Override
-        public NDArray evaluate(NDList labels, NDList predictions) {
-            if (calls.incrementAndGet() % COLLECT_EVERY == 0) {
-                System.gc();
-                try {
-                    Thread.sleep(10);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }
-            return inner.evaluate(labels, predictions);
-        }
     }
 }
