@@ -192,6 +192,44 @@ public final class ModelProbe implements AutoCloseable {
         }
     }
 
+    /**
+     * An inference forward pass on the first {@code samples} samples of the probe that records
+     * sub-block activations (the arrays the forward itself passes on, not copies).
+     *
+     * @param outputsOf paths whose outputs to record
+     * @param inputsOf paths whose inputs to record
+     * @param samples at most this many samples of the probe, at least 1
+     * @return the capture; close it to free them
+     */
+    public Capture capture(Set<String> outputsOf, Set<String> inputsOf, int samples) {
+        if (samples < 1) {
+            throw new IllegalArgumentException("samples must be >= 1, got " + samples);
+        }
+        NDManager scoped = manager.newSubManager();
+        try {
+            NDList in = new NDList(inputs.size());
+            for (NDArray a : inputs) {
+                long rows = Math.min(samples, a.getShape().get(0));
+                try (NDArray slice = a.get(new ai.djl.ndarray.index.NDIndex("0:" + rows))) {
+                    NDArray c = slice.duplicate();
+                    c.attach(scoped);
+                    in.add(c);
+                }
+            }
+            TapSession session = TapSession.open(paths, outputsOf, inputsOf, Set.of(), scoped);
+            NDList out;
+            try {
+                out = forward(scoped, in, false);
+            } finally {
+                session.close();
+            }
+            return new Capture(scoped, session, out, labels);
+        } catch (RuntimeException e) {
+            scoped.close();
+            throw e;
+        }
+    }
+
     private NDList forward(NDManager scoped, NDList in, boolean training) {
         ParameterStore ps = promoted.store(scoped);
         NDList out = block.forward(ps, in, training);

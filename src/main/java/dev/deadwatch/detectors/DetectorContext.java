@@ -23,6 +23,7 @@ public final class DetectorContext {
 
     private final ModelProbe probe;
     private final Map<String, Activations.Covariance> inputCovariances = new HashMap<>();
+    private List<List<String>> chains;
 
     /** @param probe the model on the probe batch */
     public DetectorContext(ModelProbe probe) {
@@ -40,11 +41,35 @@ public final class DetectorContext {
     }
 
     /**
-     * @return for every block with children, its children's paths in forward order (the
-     *     sequences in which Linear → activation → Linear patterns are looked for)
+     * Samples of the probe the data-flow check runs its forward pass on: it compares which arrays
+     * the forward hands from block to block, which does not depend on how many rows they have.
+     */
+    static final int DATAFLOW_SAMPLES = 2;
+
+    /**
+     * The chains of sibling blocks: for every block with two or more children, its children in
+     * forward order, cut wherever one child does not feed the next. A child <em>feeds</em> the
+     * next when the next one's first input is the very array the child's forward returned
+     * (checked once per context, on one forward pass of {@link #DATAFLOW_SAMPLES} probe samples).
+     * Siblings that run side by side (an attention's query, key and value all read one input, the
+     * branches of a {@code ParallelBlock}) or with an operation between them that is not a block
+     * of its own (a residual sum, a reshape) do not feed each other, so no detector takes one as
+     * the producer of the other's input. What the check cannot see: a child whose output also goes
+     * elsewhere (a LayerNorm's output into the next Linear and into a residual sum); a candidate
+     * built on such a pair is still proposed, and the order read measures what it is.
+     *
+     * @return the chains in forward order, single blocks included
      */
     public List<List<String>> siblingRuns() {
-        List<List<String>> runs = new ArrayList<>();
+        if (chains == null) {
+            chains = computeChains();
+        }
+        return chains;
+    }
+
+    private List<List<String>> computeChains() {
+        List<List<String>> parents = new ArrayList<>();
+        Set<String> recorded = new java.util.LinkedHashSet<>();
         for (Block b : paths().byPath().values()) {
             List<Block> kids = BlockPaths.children(b);
             if (kids.size() >= 2) {
@@ -52,10 +77,36 @@ public final class DetectorContext {
                 for (Block k : kids) {
                     run.add(paths().pathOf(k));
                 }
-                runs.add(run);
+                parents.add(run);
+                recorded.addAll(run);
             }
         }
-        return runs;
+        List<List<String>> out = new ArrayList<>();
+        if (parents.isEmpty()) {
+            return out;
+        }
+        try (ModelProbe.Capture cap = probe.capture(recorded, recorded, DATAFLOW_SAMPLES)) {
+            Map<String, List<NDArray>> outs = cap.session().outputs();
+            Map<String, List<NDArray>> ins = cap.session().inputs();
+            for (List<String> run : parents) {
+                List<String> chain = new ArrayList<>(List.of(run.get(0)));
+                for (int i = 1; i < run.size(); i++) {
+                    if (!feeds(outs.get(run.get(i - 1)), ins.get(run.get(i)))) {
+                        out.add(List.copyOf(chain));
+                        chain = new ArrayList<>();
+                    }
+                    chain.add(run.get(i));
+                }
+                out.add(List.copyOf(chain));
+            }
+        }
+        return List.copyOf(out);
+    }
+
+    /** Whether the first call's input is the very array the producer's first call returned. */
+    private static boolean feeds(List<NDArray> producerOutputs, List<NDArray> consumerInputs) {
+        return producerOutputs != null && consumerInputs != null && !producerOutputs.isEmpty()
+                && !consumerInputs.isEmpty() && producerOutputs.get(0) == consumerInputs.get(0);
     }
 
     /** @return whether the block is a Linear or a Convolution */

@@ -151,11 +151,7 @@ public final class FrozenRead {
     }
 
     /**
-     * The candidates of the order read, detector by detector. A bottom-subspace candidate on an
-     * attention block's key or value projection is dropped: the detector takes the previous
-     * sibling Linear (query, key) as the producer of that projection's input, which in an
-     * attention block it is not (all three read the same input), so its joint path would move a
-     * parallel projection.
+     * The candidates of the order read, detector by detector.
      *
      * @param probe the model on the probe
      * @param detectors the detectors
@@ -165,14 +161,7 @@ public final class FrozenRead {
         DetectorContext ctx = new DetectorContext(probe);
         Map<String, List<Candidate>> out = new LinkedHashMap<>();
         for (Detector d : detectors) {
-            List<Candidate> kept = new ArrayList<>();
-            for (Candidate c : d.detect(ctx)) {
-                if (c.name().startsWith("bottom-subspace") && (c.layer().endsWith("value") || c.layer().endsWith("key"))) {
-                    continue;
-                }
-                kept.add(c);
-            }
-            out.put(d.name(), kept);
+            out.put(d.name(), d.detect(ctx));
         }
         return out;
     }
