@@ -8,6 +8,18 @@ command -v java >/dev/null 2>&1 || need+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus) # promtool and the server for the rule and end-to-end tests
 
+# native LAPACK for the eigensolver: dev.ludovic.netlib loads liblapack.so.3, which OpenBLAS provides
+# (update-alternatives picks it over the reference LAPACK); without it the spectra run in pure Java
+# (EJML), up to 20 times slower at a transformer's widths, and the LAPACK tests are skipped
+libs="$(ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null || true)"
+if [[ "$libs" != *libopenblas.so.0* ]]; then
+  if [[ $(id -u) -eq 0 ]]; then
+    need+=(libopenblas0)
+  else
+    echo "deadwatch setup: libopenblas0 is not installed (needs root); the eigensolver falls back to EJML" >&2
+  fi
+fi
+
 if ((${#need[@]})); then
   if [[ $(id -u) -ne 0 ]]; then
     echo "deadwatch setup: missing ${need[*]}; install them (needs root)" >&2
