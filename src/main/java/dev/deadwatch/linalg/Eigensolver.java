@@ -22,7 +22,10 @@ import org.slf4j.LoggerFactory;
  * <p>The JVM's solver ({@link #selected()}) is chosen once, on first use, by the system property
  * {@value #PROPERTY}: {@code auto} (the default) takes LAPACK when its class is present and the
  * native library loads, EJML otherwise; {@code lapack} insists on LAPACK (an error naming why when
- * it cannot load); {@code ejml} takes EJML. The choice is logged once at INFO. The two agree to
+ * it cannot load); {@code ejml} takes EJML. The choice is logged once at INFO, and a warning
+ * follows when the library is a multithreaded OpenBLAS not held to one thread (its threads spin
+ * against training's: {@code OPENBLAS_NUM_THREADS=1}, or Debian's {@code libopenblas0-serial}).
+ * The two agree to
  * {@code SymmetricEigenAgreementTest}'s tolerances: eigenvalues within 1e-13 of the largest
  * {@code |λ|}; eigenvectors of separated eigenvalues within 1e-14 {@code |λ|max/gap}, with the
  * same sign ({@link SymmetricEigen}'s convention); eigenspaces of clustered eigenvalues alike.
@@ -56,12 +59,13 @@ public enum Eigensolver {
         return this == EJML || lapackProblem().isEmpty();
     }
 
-    /** @return what the solver is, e.g. {@code LAPACK dsyevd (/usr/lib/…/openblas-pthread/liblapack.so.3)} */
+    /** @return what the solver is, e.g. {@code LAPACK dsyevd (/usr/lib/…/openblas-serial/liblapack.so.3, OPENBLAS_NUM_THREADS=null)} */
     public String describe() {
         if (this == EJML) {
             return "EJML (pure Java, symmetric QR)";
         }
-        return "LAPACK dsyevd (" + lapackProblem().map(p -> "unavailable: " + p).orElseGet(NativeLapackEigen::library) + ")";
+        return "LAPACK dsyevd (" + lapackProblem().map(p -> "unavailable: " + p).orElseGet(
+                () -> NativeLapackEigen.library() + ", OPENBLAS_NUM_THREADS=" + System.getenv("OPENBLAS_NUM_THREADS")) + ")";
     }
 
     /** @return why native LAPACK cannot run in this JVM, or empty when it can */
@@ -93,6 +97,11 @@ public enum Eigensolver {
                     selected = s;
                     String why = s == EJML ? lapackProblem().map(p -> "; native LAPACK: " + p).orElse("") : "";
                     LOG.info("deadwatch: symmetric eigensolver {}{}", s.describe(), why);
+                    String advice = s == LAPACK ? NativeLapackEigen.threadingAdvice(NativeLapackEigen.library(),
+                            System.getenv("OPENBLAS_NUM_THREADS"), System.getenv("OMP_NUM_THREADS")) : null;
+                    if (advice != null) {
+                        LOG.warn("deadwatch: {}", advice);
+                    }
                 }
             }
         }

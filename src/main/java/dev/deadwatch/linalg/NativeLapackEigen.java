@@ -88,6 +88,29 @@ final class NativeLapackEigen {
         }
     }
 
+    /**
+     * What to do about a multithreaded OpenBLAS: its threads spin against training's, and with
+     * another process on the cores an eigensolve at order 1536 took 5 s instead of 0.3 s
+     * single-threaded (docs/library.md, "The eigensolver").
+     *
+     * @param library the mapped LAPACK library ({@link #library()})
+     * @param openblasThreads the environment's {@code OPENBLAS_NUM_THREADS}, or {@code null}
+     * @param ompThreads the environment's {@code OMP_NUM_THREADS}, or {@code null}
+     * @return advice when the library is Debian's pthread or OpenMP build of OpenBLAS and not held
+     *     to one thread, else {@code null}
+     */
+    static String threadingAdvice(String library, String openblasThreads, String ompThreads) {
+        boolean threaded = library.contains("openblas-pthread") || library.contains("openblas-openmp");
+        boolean one = openblasThreads != null ? "1".equals(openblasThreads.trim())
+                : ompThreads != null && "1".equals(ompThreads.trim());
+        if (!threaded || one) {
+            return null;
+        }
+        return "native LAPACK is a multithreaded OpenBLAS (" + library + ", OPENBLAS_NUM_THREADS="
+                + openblasThreads + "): its threads compete with training's, and on a busy machine an eigensolve"
+                + " takes 10 to 20 times longer; set OPENBLAS_NUM_THREADS=1 or install libopenblas0-serial";
+    }
+
     /** The calls into the binding. */
     private static final class Jni {
         private Jni() {}

@@ -58,4 +58,18 @@ class EigensolverTest {
             assertThat(Eigensolver.LAPACK.describe()).contains("liblapack").doesNotContain("unavailable");
         }
     }
+
+    @Test
+    void aMultithreadedOpenBlasNotHeldToOneThreadIsFlagged() {
+        String pthread = "/usr/lib/x86_64-linux-gnu/openblas-pthread/liblapack.so.3";
+        String openmp = "/usr/lib/x86_64-linux-gnu/openblas-openmp/liblapack.so.3";
+        assertThat(NativeLapackEigen.threadingAdvice(pthread, null, null)).contains("OPENBLAS_NUM_THREADS=1")
+                .contains("libopenblas0-serial").contains(pthread);
+        assertThat(NativeLapackEigen.threadingAdvice(pthread, "2", "1")).isNotNull(); // OpenBLAS reads its own first
+        assertThat(NativeLapackEigen.threadingAdvice(openmp, null, "4")).isNotNull();
+        assertThat(NativeLapackEigen.threadingAdvice(pthread, " 1 ", null)).isNull();
+        assertThat(NativeLapackEigen.threadingAdvice(openmp, null, "1")).isNull();
+        assertThat(NativeLapackEigen.threadingAdvice("/usr/lib/x86_64-linux-gnu/openblas-serial/liblapack.so.3", null, null)).isNull();
+        assertThat(NativeLapackEigen.threadingAdvice("/usr/lib/x86_64-linux-gnu/lapack/liblapack.so.3", "8", null)).isNull();
+    }
 }
