@@ -182,17 +182,14 @@ final class MiniLmReadBench {
     /** The frozen read, each solver once per repeat after a warm-up. */
     private Timings frozen(Block model, Precision p, long[][] ids, NDManager parent) {
         Timings t = new Timings();
-        try (NDManager m = parent.newSubManager()) {
-            NDList in = new NDList(FrozenRead.idArray(m, ids));
-            for (int r = -1; r < repeats; r++) {
-                for (Eigensolver s : order(r)) {
-                    long t0 = System.nanoTime();
-                    ReadReport rep = s.use(() -> FrozenRead.read(model, p, ids, m));
-                    record(t, s, r, rep, t0);
-                }
-                if (r >= 0) {
-                    t.forward().add(forward(model, in, m));
-                }
+        for (int r = -1; r < repeats; r++) {
+            for (Eigensolver s : order(r)) {
+                long t0 = System.nanoTime();
+                ReadReport rep = s.use(() -> FrozenRead.read(model, p, ids, parent));
+                record(t, s, r, rep, t0);
+            }
+            if (r >= 0) {
+                t.forward().add(forward(model, ids, parent));
             }
         }
         return t;
@@ -217,7 +214,7 @@ final class MiniLmReadBench {
                         record(t, s, r, rep, t0);
                     }
                     if (r >= 0) {
-                        t.forward().add(forward(model, in, m));
+                        t.forward().add(forward(model, ids, m));
                     }
                 }
             }
@@ -238,9 +235,10 @@ final class MiniLmReadBench {
         System.out.printf(Locale.ROOT, "  %s repeat %d: %.2f s %s%n", s.label(), r, total, rep.seconds());
     }
 
-    /** Seconds of one forward pass of {@code model} on {@code in}, no taps, no gradient (solver-independent). */
-    private static double forward(Block model, NDList in, NDManager parent) {
+    /** Seconds of one forward pass of {@code model} on {@code ids}, no taps, no gradient (solver-independent). */
+    private static double forward(Block model, long[][] ids, NDManager parent) {
         try (NDManager m = parent.newSubManager()) {
+            NDList in = new NDList(FrozenRead.idArray(m, ids)); // the forward's arrays go to its input's manager
             long t0 = System.nanoTime();
             NDList out = GradMode.off(() -> model.forward(new ParameterStore(m, false), in, false));
             out.attach(m);
