@@ -20,9 +20,11 @@ import picocli.CommandLine.Spec;
  * {@code deadwatch bench}: the benchmark harness. Measures the monitor's training overhead
  * (interleaved A/B on the grokking example), each read's cost against width and depth with its
  * fitted growth exponent, and the DDS reads against the SGLD learning-coefficient estimator on
- * reduced-rank-regression checkpoints with a known λ; writes {@code BENCHMARKS.md}. Each section
- * is written by its own class ({@link OverheadBench}, {@link ReadGrowthBench},
- * {@link DdsVersusSgldBench}); the statistics they share are here.
+ * reduced-rank-regression checkpoints with a known λ, and a full read of all-MiniLM-L6-v2 with each
+ * eigensolver; writes {@code BENCHMARKS.md}. Each section is written by its own class
+ * ({@link OverheadBench}, {@link ReadGrowthBench}, {@link DdsVersusSgldBench},
+ * {@link MiniLmReadBench}); the statistics they share are here. A section run alone
+ * ({@code --only}) replaces its namesake in an existing report ({@link #splice}).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Run the benchmarks (overhead, read-cost growth, DDS vs SGLD, a full read of MiniLM by eigensolver) and write BENCHMARKS.md.")
