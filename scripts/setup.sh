@@ -8,6 +8,21 @@ command -v java >/dev/null 2>&1 || need+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus) # promtool and the server for the rule and end-to-end tests
 
+# native LAPACK for the eigensolver: dev.ludovic.netlib loads liblapack.so.3, which OpenBLAS provides
+# (update-alternatives picks it over the reference LAPACK). The single-threaded build: the multithreaded
+# one (libopenblas0's default) spins its threads against training's, and on a busy machine an
+# eigensolve then takes 10 to 20 times longer (docs/library.md, "The eigensolver"). Without it the
+# spectra run in pure Java (EJML), up to 20 times slower at a transformer's widths, and the LAPACK
+# tests are skipped.
+if command -v dpkg-query >/dev/null 2>&1 \
+    && ! dpkg-query -W -f='${Status}' libopenblas0-serial 2>/dev/null | grep -q 'ok installed'; then
+  if [[ $(id -u) -eq 0 ]]; then
+    need+=(libopenblas0-serial)
+  else
+    echo "deadwatch setup: libopenblas0-serial is not installed (needs root); the eigensolver falls back to EJML" >&2
+  fi
+fi
+
 if ((${#need[@]})); then
   if [[ $(id -u) -ne 0 ]]; then
     echo "deadwatch setup: missing ${need[*]}; install them (needs root)" >&2

@@ -84,8 +84,8 @@ public final class BottomSubspaceDetector implements Detector {
         Parameter lw = ParameterState.parameter(l, "weight");
         int outDim = (int) lw.getArray().getShape().get(0);
         int width = (int) lw.getArray().getShape().get(1);
-        if (width != cov.width()) {
-            return List.of();
+        if (width != cov.width() || rho[width - 1] >= epsDead) {
+            return List.of(); // no bottom direction: neither the eigenvectors nor the singular vectors are needed
         }
         double[] lv = ParameterState.values(lw);
         if (Matrices.dot(lv, lv) == 0) {

@@ -123,7 +123,8 @@ public final class DetectorContext {
      * The covariance of a block's input activations on the probe batch (cached).
      *
      * @param path block path
-     * @return the covariance with its eigendecomposition
+     * @return the covariance (its eigenvectors computed when first asked: only a layer with a
+     *     bottom needs them)
      */
     public Activations.Covariance inputCovariance(String path) {
         return inputCovariances.computeIfAbsent(path, p -> {
@@ -133,7 +134,7 @@ public final class DetectorContext {
                     throw new IllegalStateException("block " + p + " was not called by the forward pass");
                 }
                 NDArray a = Activations.centred(in, Activations.DEFAULT_MAX_ROWS, cap.manager());
-                return Activations.covariance(a);
+                return Activations.covariance(a, false);
             }
         });
     }

@@ -83,8 +83,12 @@ public final class RankDeficitDetector implements Detector {
         for (int i = 0; i < k.length; i++) {
             k[i] = ppt[i] / pn + ltl[i] / ln;
         }
+        double[] values = SymmetricEigen.of(k, h, false).values();
+        if (!(values[h - 1] <= threshold * values[0])) {
+            return List.of(); // no deficient direction: no eigenvectors needed
+        }
         SymmetricEigen eig = SymmetricEigen.of(k, h, true);
-        double[] values = eig.values();
+        values = eig.values();
         double[] v1 = Matrices.topRightSingular(p, h, in);
         double[] v2 = Matrices.topLeftSingular(l, outDim, h);
         List<Candidate> out = new ArrayList<>();

@@ -102,7 +102,7 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
     /**
      * @param run run id label
      * @param model model name label
-     * @param info version, engine and precision for {@code deadwatch_info}
+     * @param info version, engine, precision and eigensolver for {@code deadwatch_info}
      * @param reads the reads whose time is exported ({@code read} label values)
      */
     public DeadwatchMetrics(String run, String model, BuildInfo info, List<String> reads) {
@@ -160,7 +160,8 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
         Value one = new Value();
         one.value = 1;
         infoGauge = track(Gauge.builder("deadwatch.info", one, Value::get).description("Build and engine identity (always 1).")
-                .tags(base).tags("version", info.version(), "engine", info.engine(), "precision", info.precision())
+                .tags(base).tags("version", info.version(), "engine", info.engine(), "precision", info.precision(),
+                        "eigensolver", info.eigensolver())
                 .strongReference(true).register(requireRegistry()));
     }
 
@@ -172,7 +173,7 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
      */
     public synchronized void precision(String precision) {
         if (!precision.equals(info.precision())) {
-            info = new BuildInfo(info.version(), info.engine(), precision);
+            info = new BuildInfo(info.version(), info.engine(), precision, info.eigensolver());
             requireRegistry().remove(infoGauge);
             synchronized (meters) {
                 meters.remove(infoGauge);

@@ -13,7 +13,7 @@ import java.util.List;
 
 /**
  * Activation matrices (rows = samples × positions, columns = the feature axis, see
- * {@link dev.deadwatch.capture.FeatureAxes}) and their covariance spectra. The heavy products run on the engine in float64; the eigensolve in Java.
+ * {@link dev.deadwatch.capture.FeatureAxes}) and their covariance spectra. The heavy products run on the engine in float64; the eigensolve on {@code double[]} ({@link dev.deadwatch.linalg.Eigensolver}: native LAPACK, or EJML).
  */
 public final class Activations {
 
@@ -117,39 +117,75 @@ public final class Activations {
     }
 
     /**
-     * Full eigendecomposition of {@code C = AᵀA/rows} (width × width) for a centred {@code A}.
+     * The covariance {@code C = AᵀA/rows} (width × width) of a centred {@code A}, decomposed with
+     * its eigenvectors.
      *
      * @param centred centred float64 matrix
-     * @return the decomposition with eigenvectors
+     * @return the covariance and its decomposition
      */
     public static Covariance covariance(NDArray centred) {
+        return covariance(centred, true);
+    }
+
+    /**
+     * The covariance {@code C = AᵀA/rows} (width × width) of a centred {@code A}.
+     *
+     * @param centred centred float64 matrix
+     * @param vectorsNow decompose with eigenvectors now; without, only the eigenvalues are
+     *     computed, and the vectors the first time {@link Covariance#eigen()} is asked (for callers
+     *     that need them only when the spectrum has a bottom, at about a third of the cost)
+     * @return the covariance
+     */
+    public static Covariance covariance(NDArray centred, boolean vectorsNow) {
         long rows = centred.getShape().get(0);
         int width = Math.toIntExact(centred.getShape().get(1));
         NDArray c = centred.transpose().matMul(centred).div(rows);
         try {
-            double[] m = ParameterState.toDoubles(c);
-            return new Covariance(m, width, SymmetricEigen.of(m, width, true));
+            return new Covariance(ParameterState.toDoubles(c), width, vectorsNow);
         } finally {
             c.close();
         }
     }
 
-    /**
-     * A covariance matrix and its decomposition.
-     *
-     * @param matrix row-major {@code width × width}
-     * @param width the order
-     * @param eigen its eigendecomposition
-     */
-    public record Covariance(double[] matrix, int width, SymmetricEigen eigen) {
-        /** Defensive copy. */
-        public Covariance {
-            matrix = matrix.clone();
+    /** A covariance matrix and its decomposition (the eigenvectors computed when first asked). */
+    public static final class Covariance {
+        private final double[] matrix;
+        private final int width;
+        private SymmetricEigen values;
+        private SymmetricEigen eigen;
+
+        /**
+         * @param matrix row-major {@code width × width} (copied)
+         * @param width the order
+         * @param vectorsNow decompose with eigenvectors now, else values only until {@link #eigen()}
+         */
+        public Covariance(double[] matrix, int width, boolean vectorsNow) {
+            this.matrix = matrix.clone();
+            this.width = width;
+            if (vectorsNow) {
+                eigen = SymmetricEigen.of(this.matrix, width, true);
+            } else {
+                values = SymmetricEigen.of(this.matrix, width, false);
+            }
         }
 
-        @Override
+        /** @return a copy of the row-major matrix */
         public double[] matrix() {
             return matrix.clone();
+        }
+
+        /** @return the order */
+        public int width() {
+            return width;
+        }
+
+        /** @return the eigendecomposition with eigenvectors (computed on the first call if not yet) */
+        public synchronized SymmetricEigen eigen() {
+            if (eigen == null) {
+                eigen = SymmetricEigen.of(matrix, width, true);
+                values = null;
+            }
+            return eigen;
         }
 
         /** @return {@code vᵀ C v} */
@@ -175,8 +211,8 @@ public final class Activations {
         }
 
         /** @return the spectrum */
-        public Spectrum spectrum() {
-            return Spectrum.of(eigen.values(), width);
+        public synchronized Spectrum spectrum() {
+            return Spectrum.of((eigen != null ? eigen : values).values(), width);
         }
     }
 }

@@ -38,6 +38,14 @@ class DeadwatchMetricsTest {
         m.bindTo(reg);
         assertThat(reg.get("deadwatch.info").tag("version", "0.1.0").tag("engine", "PyTorch 2.7.1")
                 .tag("precision", "float64").tag("run", "r1").tag("model", "mlp").gauge().value()).isEqualTo(1.0);
+        // the three-argument BuildInfo names the JVM's eigensolver; the info series carries it
+        assertThat(reg.get("deadwatch.info").gauge().getId().getTag("eigensolver"))
+                .isEqualTo(dev.deadwatch.linalg.Eigensolver.selected().label()).isIn("lapack", "ejml");
+        DeadwatchMetrics e = new DeadwatchMetrics("r2", "mlp", new BuildInfo("0.1.0", "PyTorch 2.7.1", "float64", "ejml"), READS);
+        e.bindTo(reg);
+        e.precision("mixed"); // re-labelled: the eigensolver stays
+        assertThat(reg.get("deadwatch.info").tag("run", "r2").tag("precision", "mixed").tag("eigensolver", "ejml")
+                .gauge().value()).isEqualTo(1.0);
         assertThat(reg.get("deadwatch.step").gauge().value()).isNaN();
         assertThat(reg.get("deadwatch.train.loss").gauge().value()).isNaN();
         // counters for every reason exist at zero from the start

@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.within;
 
 import java.util.Random;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.Test;
 
 class SymmetricEigenTest {
@@ -14,16 +14,20 @@ class SymmetricEigenTest {
     /** Residual tolerance of {@code A v = λ v}, relative to the top eigenvalue. */
     private static final double RESIDUAL = 1e-10;
 
-    @ParameterizedTest(name = "n = {0}")
-    @ValueSource(ints = {1, 2, 5, 17, 64})
-    void eigenpairsSatisfyAvEqualsLambdaVAndAreOrthonormal(int n) {
+    @ParameterizedTest(name = "{1}, n = {0}")
+    @CsvSource({"1, EJML", "2, EJML", "5, EJML", "17, EJML", "64, EJML",
+            "1, LAPACK", "2, LAPACK", "5, LAPACK", "17, LAPACK", "64, LAPACK"})
+    void eigenpairsSatisfyAvEqualsLambdaVAndAreOrthonormal(int n, Eigensolver solver) {
+        if (solver == Eigensolver.LAPACK) {
+            NativeLapack.assumeAvailable();
+        }
         Random rnd = new Random(n);
         double[] g = new double[n * n];
         for (int i = 0; i < g.length; i++) {
             g[i] = rnd.nextGaussian();
         }
         double[] a = Matrices.multiply(Matrices.transpose(g, n, n), g, n, n, n); // PSD
-        SymmetricEigen e = SymmetricEigen.of(a, n, true);
+        SymmetricEigen e = SymmetricEigen.of(a, n, true, solver);
         double[] values = e.values();
         for (int i = 1; i < n; i++) {
             assertThat(values[i]).isLessThanOrEqualTo(values[i - 1]);
@@ -53,6 +57,19 @@ class SymmetricEigenTest {
         SymmetricEigen e = SymmetricEigen.of(new double[] {2, 1, 1, 2}, 2, true);
         assertThat(e.values()).containsExactly(new double[] {3, 1}, within(1e-14));
         assertThat(Math.abs(e.vector(0)[0])).isCloseTo(Math.sqrt(0.5), within(1e-14));
+    }
+
+    @Test
+    void theSignConventionMakesTheLargestEntryPositive() {
+        assertThat(SymmetricEigen.canonical(new double[] {0.6, -0.8})).containsExactly(-0.6, 0.8);
+        assertThat(SymmetricEigen.canonical(new double[] {-3, 0, 4})).containsExactly(new double[] {-0.6, 0, 0.8}, within(1e-15));
+        // a tie within SIGN_TIE goes to the first entry, whichever is larger by rounding
+        double big = 1 / Math.sqrt(2);
+        assertThat(SymmetricEigen.canonical(new double[] {-big, Math.nextUp(big)})[0]).isPositive();
+        assertThat(SymmetricEigen.canonical(new double[] {-Math.nextUp(big), big})[0]).isPositive();
+        SymmetricEigen ejml = SymmetricEigen.of(new double[] {2, 1, 1, 2}, 2, true, Eigensolver.EJML);
+        assertThat(ejml.vector(1)[0]).isPositive(); // (1, −1)/√2, not (−1, 1)/√2
+        assertThat(ejml.vector(1)[1]).isNegative();
     }
 
     @Test

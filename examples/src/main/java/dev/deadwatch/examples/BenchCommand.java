@@ -20,12 +20,14 @@ import picocli.CommandLine.Spec;
  * {@code deadwatch bench}: the benchmark harness. Measures the monitor's training overhead
  * (interleaved A/B on the grokking example), each read's cost against width and depth with its
  * fitted growth exponent, and the DDS reads against the SGLD learning-coefficient estimator on
- * reduced-rank-regression checkpoints with a known λ; writes {@code BENCHMARKS.md}. Each section
- * is written by its own class ({@link OverheadBench}, {@link ReadGrowthBench},
- * {@link DdsVersusSgldBench}); the statistics they share are here.
+ * reduced-rank-regression checkpoints with a known λ, and a full read of all-MiniLM-L6-v2 with each
+ * eigensolver; writes {@code BENCHMARKS.md}. Each section is written by its own class
+ * ({@link OverheadBench}, {@link ReadGrowthBench}, {@link DdsVersusSgldBench},
+ * {@link MiniLmReadBench}); the statistics they share are here. A section run alone
+ * ({@code --only}) replaces its namesake in an existing report ({@link #splice}).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "Run the benchmarks (overhead, read-cost growth, DDS vs SGLD) and write BENCHMARKS.md.")
+        description = "Run the benchmarks (overhead, read-cost growth, DDS vs SGLD, a full read of MiniLM by eigensolver) and write BENCHMARKS.md.")
 public final class BenchCommand implements Callable<Integer> {
 
 
@@ -44,8 +46,13 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--overhead-steps", defaultValue = "2000", description = "Steps per overhead run (default: ${DEFAULT-VALUE}).")
     private int overheadSteps;
 
-    @Option(names = "--only", description = "Run one part only: overhead, growth or sgld (default: all).")
+    @Option(names = "--only", description = "Run one part only: overhead, growth, sgld or minilm (default: all); its section "
+            + "replaces the one of the same heading in the report file, the others kept.")
     private String only;
+
+    @Option(names = "--minilm-repeats", defaultValue = "3", description = "Timed repeats of the MiniLM section, each "
+            + "eigensolver once per repeat (default: ${DEFAULT-VALUE}).")
+    private int minilmRepeats;
 
     @Option(names = "--sgld-epsilon", defaultValue = "5e-4", description = "SGLD step ε (default: ${DEFAULT-VALUE}).")
     private double epsilon;
@@ -58,24 +65,63 @@ public final class BenchCommand implements Callable<Integer> {
 
     /** Probe samples of the read-cost and DDS-against-SGLD sections. */
     static final int PROBE = 256;
+    /** The sections, as {@code --only} names them. */
+    static final List<String> SECTIONS = List.of("overhead", "growth", "sgld", "minilm");
+
+    /**
+     * Puts a section run alone into an existing report: it replaces the section of the same
+     * {@code ## } heading (up to the next {@code ## } heading or the end), or is appended; the
+     * note goes under its heading.
+     *
+     * @param report the existing report
+     * @param section the new section, starting with its {@code ## } heading line
+     * @param note a paragraph saying when and how the section was run
+     * @return the report with the section in place
+     * @throws IllegalArgumentException if {@code section} does not start with a {@code ## } heading
+     */
+    static String splice(String report, String section, String note) {
+        if (!section.startsWith("## ")) {
+            throw new IllegalArgumentException("a section starts with its '## ' heading, got: "
+                    + section.substring(0, Math.min(40, section.length())));
+        }
+        int eol = section.indexOf('\n');
+        String heading = eol < 0 ? section : section.substring(0, eol);
+        String body = eol < 0 ? "" : section.substring(eol + 1).replaceFirst("^\n+", "");
+        String placed = (heading + "\n\n" + note + body).replaceFirst("\\s+$", "") + "\n";
+        int at = report.startsWith(heading + "\n") ? 0 : report.indexOf("\n" + heading + "\n");
+        if (at < 0) {
+            return (report.endsWith("\n\n") ? report : report.endsWith("\n") ? report + "\n" : report + "\n\n") + placed;
+        }
+        int start = at == 0 ? 0 : at + 1;
+        int next = report.indexOf("\n## ", start + heading.length());
+        String tail = next < 0 ? "" : "\n" + report.substring(next + 1);
+        return report.substring(0, start) + placed + tail;
+    }
 
     @Override
     public Integer call() throws Exception {
-        if (repeats < 1 || pairs < 1 || overheadSteps < 100) {
+        if (repeats < 1 || pairs < 1 || overheadSteps < 100 || minilmRepeats < 1) {
             throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
-                    "need --repeats >= 1, --overhead-pairs >= 1, --overhead-steps >= 100; got " + repeats + ", "
-                            + pairs + ", " + overheadSteps);
+                    "need --repeats >= 1, --overhead-pairs >= 1, --overhead-steps >= 100, --minilm-repeats >= 1; got "
+                            + repeats + ", " + pairs + ", " + overheadSteps + ", " + minilmRepeats);
+        }
+        if (only != null && !SECTIONS.contains(only)) {
+            throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+                    "--only must be one of " + SECTIONS + ", got '" + only + "'");
         }
         StringBuilder md = new StringBuilder();
-        md.append("# deadwatch benchmarks\n\n");
         // the command line as given (picocli keeps the whole of it, the subcommand's name included)
         String command = spec == null ? "" : String.join(" ", spec.commandLine().getParseResult().originalArgs());
         command = command.startsWith("bench") ? command : ("bench " + command).trim();
-        md.append(String.format(Locale.ROOT, "Written by `./deadwatch %s` on %s. Machine: %s, %d cores, %s, Java %s.%n%n",
-                command, LocalDate.now(), cpuModel(), Runtime.getRuntime().availableProcessors(), System.getProperty("os.name")
-                        + " " + System.getProperty("os.arch"), System.getProperty("java.version")));
-        md.append("Every number is a median over repeats with its range `[min..max]`; every comparison is a ratio\n"
-                + "measured inside one run (interleaved A/B for the overhead).\n\n");
+        String machine = String.format(Locale.ROOT, "Machine: %s, %d cores, %s, Java %s.", cpuModel(),
+                Runtime.getRuntime().availableProcessors(), System.getProperty("os.name") + " " + System.getProperty("os.arch"),
+                System.getProperty("java.version"));
+        if (only == null || !Files.exists(out)) {
+            md.append("# deadwatch benchmarks\n\n");
+            md.append(String.format(Locale.ROOT, "Written by `./deadwatch %s` on %s. %s%n%n", command, LocalDate.now(), machine));
+            md.append("Every number is a median over repeats with its range `[min..max]`; every comparison is a ratio\n"
+                    + "measured inside one run (interleaved A/B for the overhead).\n\n");
+        }
         if (only == null || only.equals("overhead")) {
             new OverheadBench(pairs, overheadSteps).write(md);
         }
@@ -85,7 +131,16 @@ public final class BenchCommand implements Callable<Integer> {
         if (only == null || only.equals("sgld")) {
             new DdsVersusSgldBench(repeats, epsilon, gamma, sgldSteps).write(md);
         }
-        Files.writeString(out, md.toString(), StandardCharsets.UTF_8);
+        if (only == null || only.equals("minilm")) {
+            new MiniLmReadBench(minilmRepeats).write(md);
+        }
+        String report = md.toString();
+        if (only != null && Files.exists(out)) {
+            String note = String.format(Locale.ROOT, "This section run alone by `./deadwatch %s` on %s. %s%n%n", command,
+                    LocalDate.now(), machine);
+            report = splice(Files.readString(out, StandardCharsets.UTF_8), report, note);
+        }
+        Files.writeString(out, report, StandardCharsets.UTF_8);
         System.out.println("wrote " + out.toAbsolutePath());
         return 0;
     }
