@@ -1,6 +1,7 @@
 package dev.deadwatch.export;
 
 import dev.deadwatch.census.Census;
+import dev.deadwatch.order.OrderSample;
 import dev.deadwatch.linalg.Spectrum;
 import dev.deadwatch.monitor.ReadReport;
 import dev.deadwatch.reads.BatchNormResult;
@@ -87,6 +88,7 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
     private MultiGauge gammaMinAbs;
     private MultiGauge extraDead;
     private MultiGauge directions;
+    private MultiGauge orderCandidates;
     private MultiGauge lambdaDead;
     private MultiGauge layerPrecision;
 
@@ -152,6 +154,7 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
         gammaMinAbs = multi("deadwatch.layernorm.gamma.min.abs", "min |gamma_i|.");
         extraDead = multi("deadwatch.layernorm.extra.dead", "Dead directions beyond the kernel.");
         directions = multi("deadwatch.directions", "Order-read candidates in each class.");
+        orderCandidates = multi("deadwatch.order.candidates", "Order-read candidates of a layer: found, and read (a sample).");
         lambdaDead = multi("deadwatch.learning.coefficient.dead", "Sum of 1/(2k) over the layer's dead directions.");
         layerPrecision = multi("deadwatch.layer.precision", "Bits of the floating-point type a layer is read in.");
     }
@@ -305,14 +308,22 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
         rows(bnDeadChannels, bns, bnLayer, BatchNormResult::deadChannels);
         report.failures().forEach(f -> skipped("layer"));
         if (report.orderRead()) {
-            publishCensus(report.census());
+            publishCensus(report.census(), report.orderSamples());
         }
         report.seconds().forEach(this::readTime);
         step.value = report.step();
     }
 
-    private void publishCensus(Map<String, Census> census) {
+    private void publishCensus(Map<String, Census> census, List<OrderSample> samples) {
         censusLayers.addAll(census.keySet());
+        Map<String, OrderSample> sampled = samples.stream().collect(java.util.stream.Collectors.toMap(OrderSample::layer, o -> o, (a, b) -> b));
+        List<Row<?>> sizes = new ArrayList<>();
+        for (String l : censusLayers) {
+            OrderSample o = sampled.get(l);
+            sizes.add(Row.of(Tags.of("layer", l, "set", "found"), o == null ? 0 : o.found()));
+            sizes.add(Row.of(Tags.of("layer", l, "set", "read"), o == null ? 0 : o.read()));
+        }
+        orderCandidates.register(sizes, true);
         List<Row<?>> classes = new ArrayList<>();
         List<Row<?>> lambda = new ArrayList<>();
         for (String l : censusLayers) {

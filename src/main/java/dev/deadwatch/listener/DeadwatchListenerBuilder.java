@@ -32,6 +32,7 @@ import java.util.function.Supplier;
 public final class DeadwatchListenerBuilder {
     private int interval = 50;
     private int orderEvery = 5;
+    private int orderCandidates = dev.deadwatch.census.CensusRead.DEFAULT_MAX_PER_LAYER;
     private int maxInterval = 100_000;
     private int probeSize;
     private int maxRows = 4096;
@@ -70,6 +71,15 @@ public final class DeadwatchListenerBuilder {
     /** @param snapshots run the order read every this many snapshots (default 5), at least 1 */
     public DeadwatchListenerBuilder optOrderEvery(int snapshots) {
         this.orderEvery = positive("orderEvery", snapshots);
+        return this;
+    }
+
+    /**
+     * @param perLayer order-read candidates read per layer at most (default 2), at least 1: a
+     *     sample chosen from the seed, reported as {@code deadwatch_order_candidates}
+     */
+    public DeadwatchListenerBuilder optOrderCandidates(int perLayer) {
+        this.orderCandidates = positive("orderCandidates", perLayer);
         return this;
     }
 
@@ -307,7 +317,7 @@ public final class DeadwatchListenerBuilder {
         return new MonitorSettings(interval, orderEvery, maxInterval, probeSize, maxRows, persist, trendWindow,
                 keepSnapshots, budget, fisher, seed, factory, probeInputs, probeLabels, registry, host, port,
                 outputDir, runId, metric, detectors, extraReads, onRegimeChange, onReport, observer, featureAxes,
-                timelineSize, waitForReads);
+                timelineSize, waitForReads, orderCandidates);
     }
 
     /**

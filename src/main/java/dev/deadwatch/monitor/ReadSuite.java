@@ -99,6 +99,21 @@ public final class ReadSuite {
      * @return the reads, in the order they run
      */
     public static List<Read> defaults(int maxRows, List<Detector> detectors, long seed, boolean fisher) {
+        return defaults(maxRows, detectors, seed, fisher, CensusRead.DEFAULT_MAX_PER_LAYER);
+    }
+
+    /**
+     * The built-in reads with a cap on the order read's candidates per layer.
+     *
+     * @param maxRows row cap of the activation matrices
+     * @param detectors detectors supplying order-read candidates
+     * @param seed seed of the order read's reference directions and candidate sample
+     * @param fisher whether to read the Fisher side of Linear layers
+     * @param candidatesPerLayer order-read candidates read per layer at most
+     * @return the reads, in the order they run
+     */
+    public static List<Read> defaults(int maxRows, List<Detector> detectors, long seed, boolean fisher,
+            int candidatesPerLayer) {
         DdsRead dds = new DdsRead(maxRows, Spectrum.DEFAULT_FLOOR, Spectrum.EPS_DEAD);
         List<Read> out = new ArrayList<>();
         if (fisher) { // first: its forward and backward pass run before the activations are recorded
@@ -107,7 +122,7 @@ public final class ReadSuite {
         out.add(new LayerNormRead(maxRows, Spectrum.EPS_DEAD));
         out.add(new BatchNormRead());
         out.add(dds);
-        out.add(new CensusRead(detectors, seed));
+        out.add(new CensusRead(detectors, seed, candidatesPerLayer));
         return out;
     }
 
