@@ -44,8 +44,11 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--overhead-steps", defaultValue = "2000", description = "Steps per overhead run (default: ${DEFAULT-VALUE}).")
     private int overheadSteps;
 
-    @Option(names = "--only", description = "Run one part only: overhead, growth or sgld (default: all).")
+    @Option(names = "--only", description = "Run one part only: overhead, growth, sgld or pauses (default: all).")
     private String only;
+
+    @Option(names = "--pause-steps", defaultValue = "24", description = "Training steps per run of the pauses section (default: ${DEFAULT-VALUE}).")
+    private int pauseSteps;
 
     @Option(names = "--sgld-epsilon", defaultValue = "5e-4", description = "SGLD step ε (default: ${DEFAULT-VALUE}).")
     private double epsilon;
@@ -84,6 +87,9 @@ public final class BenchCommand implements Callable<Integer> {
         }
         if (only == null || only.equals("sgld")) {
             new DdsVersusSgldBench(repeats, epsilon, gamma, sgldSteps).write(md);
+        }
+        if (only == null || only.equals("pauses")) {
+            new PauseMemoryBench(pauseSteps, Math.min(repeats, 3)).write(md);
         }
         Files.writeString(out, md.toString(), StandardCharsets.UTF_8);
         System.out.println("wrote " + out.toAbsolutePath());
