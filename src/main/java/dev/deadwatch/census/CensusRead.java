@@ -26,8 +26,10 @@ import java.util.Random;
  *
  * <p>Sample: at most {@code maxPerLayer} candidates of a layer are read, chosen by a shuffle seeded
  * from the seed and the layer's path (the same choice at every snapshot while the detectors supply
- * the same candidates), and kept in the detectors' order; an {@link OrderSample} per layer says
- * how many of how many.
+ * the same candidates), and kept in the detectors' order; then at most {@code maxTotal} in all:
+ * whole layers' samples, taken in a seeded order of the layers from a place that moves with the
+ * snapshot's step, so that successive order reads cover every layer. An {@link OrderSample} per
+ * layer says how many of how many (0 read: not this time).
  */
 public final class CensusRead implements Read {
 
@@ -36,18 +38,21 @@ public final class CensusRead implements Read {
 
     /** Candidates read per layer by default: bounds the order read of a wide model (issue 14). */
     public static final int DEFAULT_MAX_PER_LAYER = 2;
+    /** Candidates read per order read by default. */
+    public static final int DEFAULT_MAX_TOTAL = 8;
 
     private final OrderRead order;
     private final List<Detector> detectors;
     private final long seed;
     private final int maxPerLayer;
+    private final int maxTotal;
 
     /**
      * @param detectors detectors supplying the candidates
      * @param seed seed of the order read's reference directions
      */
     public CensusRead(List<Detector> detectors, long seed) {
-        this(detectors, seed, DEFAULT_MAX_PER_LAYER);
+        this(detectors, seed, DEFAULT_MAX_PER_LAYER, DEFAULT_MAX_TOTAL);
     }
 
     /**
@@ -56,9 +61,21 @@ public final class CensusRead implements Read {
      * @param maxPerLayer candidates read per layer at most, at least 1 ({@link Integer#MAX_VALUE}: all)
      */
     public CensusRead(List<Detector> detectors, long seed, int maxPerLayer) {
-        if (maxPerLayer < 1) {
-            throw new IllegalArgumentException("maxPerLayer must be >= 1, got " + maxPerLayer);
+        this(detectors, seed, maxPerLayer, Integer.MAX_VALUE);
+    }
+
+    /**
+     * @param detectors detectors supplying the candidates
+     * @param seed seed of the order read's reference directions and of the sample
+     * @param maxPerLayer candidates read per layer at most, at least 1
+     * @param maxTotal candidates read in all at most, at least {@code maxPerLayer}
+     */
+    public CensusRead(List<Detector> detectors, long seed, int maxPerLayer, int maxTotal) {
+        if (maxPerLayer < 1 || maxTotal < maxPerLayer) {
+            throw new IllegalArgumentException("need 1 <= maxPerLayer <= maxTotal, got " + maxPerLayer + " and "
+                    + maxTotal);
         }
+        this.maxTotal = maxTotal;
         this.detectors = List.copyOf(detectors);
         this.order = new OrderRead(seed);
         this.seed = seed;
@@ -70,22 +87,43 @@ public final class CensusRead implements Read {
      *
      * @param candidates every candidate, in the detectors' order
      * @param samples where each layer's sample size goes, in layer order of first appearance
+     * @param step the snapshot's step (where the layers taken under the total cap start)
      * @return the candidates to read, in the detectors' order
      */
-    List<Candidate> sample(List<Candidate> candidates, List<OrderSample> samples) {
+    List<Candidate> sample(List<Candidate> candidates, List<OrderSample> samples, long step) {
         Map<String, List<Integer>> byLayer = new LinkedHashMap<>();
         for (int i = 0; i < candidates.size(); i++) {
             byLayer.computeIfAbsent(candidates.get(i).layer(), k -> new ArrayList<>()).add(i);
         }
+        Map<String, List<Integer>> chosen = new LinkedHashMap<>();
+        byLayer.forEach((layer, idx) -> {
+            List<Integer> c = new ArrayList<>(idx);
+            if (idx.size() > maxPerLayer) {
+                java.util.Collections.shuffle(c, new Random(seed * 31 + layer.hashCode()));
+                c = c.subList(0, maxPerLayer);
+            }
+            chosen.put(layer, c);
+        });
+        List<String> layers = new ArrayList<>(chosen.keySet());
+        java.util.Collections.shuffle(layers, new Random(seed));
+        int start = layers.isEmpty() ? 0 : (int) Math.floorMod(step * 0x9E3779B97F4A7C15L, (long) layers.size());
+        java.util.Set<String> taken = new java.util.HashSet<>();
+        int total = 0;
+        for (int k = 0; k < layers.size(); k++) {
+            String layer = layers.get((start + k) % layers.size());
+            int n = chosen.get(layer).size();
+            if (total + n <= maxTotal) {
+                taken.add(layer);
+                total += n;
+            }
+        }
         boolean[] keep = new boolean[candidates.size()];
         byLayer.forEach((layer, idx) -> {
-            List<Integer> chosen = new ArrayList<>(idx);
-            if (idx.size() > maxPerLayer) {
-                java.util.Collections.shuffle(chosen, new Random(seed * 31 + layer.hashCode()));
-                chosen = chosen.subList(0, maxPerLayer);
+            boolean read = taken.contains(layer);
+            if (read) {
+                chosen.get(layer).forEach(i -> keep[i] = true);
             }
-            chosen.forEach(i -> keep[i] = true);
-            samples.add(new OrderSample(layer, idx.size(), chosen.size()));
+            samples.add(new OrderSample(layer, idx.size(), read ? chosen.get(layer).size() : 0));
         });
         List<Candidate> out = new ArrayList<>();
         for (int i = 0; i < keep.length; i++) {
@@ -115,7 +153,7 @@ public final class CensusRead implements Read {
             found.addAll(d.detect(detectorContext));
         }
         List<OrderSample> samples = new ArrayList<>();
-        List<Candidate> candidates = sample(found, samples);
+        List<Candidate> candidates = sample(found, samples, ctx.step());
         OrderRead.Batch batch = order.batch(); // candidates on the same tensors share a reference
         List<OrderResult> orders = new ArrayList<>();
         for (int i = 0; i < candidates.size(); i++) {

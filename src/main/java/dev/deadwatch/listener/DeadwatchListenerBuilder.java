@@ -33,6 +33,7 @@ public final class DeadwatchListenerBuilder {
     private int interval = 50;
     private int orderEvery = 5;
     private int orderCandidates = dev.deadwatch.census.CensusRead.DEFAULT_MAX_PER_LAYER;
+    private int orderCandidatesTotal = dev.deadwatch.census.CensusRead.DEFAULT_MAX_TOTAL;
     private int maxInterval = 100_000;
     private int probeSize;
     private int maxRows = 4096;
@@ -75,11 +76,17 @@ public final class DeadwatchListenerBuilder {
     }
 
     /**
-     * @param perLayer order-read candidates read per layer at most (default 2), at least 1: a
-     *     sample chosen from the seed, reported as {@code deadwatch_order_candidates}
+     * @param perLayer order-read candidates read per layer at most (default 2), at least 1
+     * @param total candidates read per order read at most (default 8), at least {@code perLayer}:
+     *     whole layers, from a place that moves with the step; the sample is chosen from the seed
+     *     and reported as {@code deadwatch_order_candidates}
      */
-    public DeadwatchListenerBuilder optOrderCandidates(int perLayer) {
+    public DeadwatchListenerBuilder optOrderCandidates(int perLayer, int total) {
         this.orderCandidates = positive("orderCandidates", perLayer);
+        if (total < perLayer) {
+            throw new IllegalArgumentException("orderCandidates total must be >= perLayer " + perLayer + ", got " + total);
+        }
+        this.orderCandidatesTotal = total;
         return this;
     }
 
@@ -317,7 +324,7 @@ public final class DeadwatchListenerBuilder {
         return new MonitorSettings(interval, orderEvery, maxInterval, probeSize, maxRows, persist, trendWindow,
                 keepSnapshots, budget, fisher, seed, factory, probeInputs, probeLabels, registry, host, port,
                 outputDir, runId, metric, detectors, extraReads, onRegimeChange, onReport, observer, featureAxes,
-                timelineSize, waitForReads, orderCandidates);
+                timelineSize, waitForReads, orderCandidates, orderCandidatesTotal);
     }
 
     /**

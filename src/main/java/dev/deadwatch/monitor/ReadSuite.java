@@ -99,7 +99,7 @@ public final class ReadSuite {
      * @return the reads, in the order they run
      */
     public static List<Read> defaults(int maxRows, List<Detector> detectors, long seed, boolean fisher) {
-        return defaults(maxRows, detectors, seed, fisher, CensusRead.DEFAULT_MAX_PER_LAYER);
+        return defaults(maxRows, detectors, seed, fisher, CensusRead.DEFAULT_MAX_PER_LAYER, CensusRead.DEFAULT_MAX_TOTAL);
     }
 
     /**
@@ -110,10 +110,11 @@ public final class ReadSuite {
      * @param seed seed of the order read's reference directions and candidate sample
      * @param fisher whether to read the Fisher side of Linear layers
      * @param candidatesPerLayer order-read candidates read per layer at most
+     * @param candidates order-read candidates read per snapshot at most
      * @return the reads, in the order they run
      */
     public static List<Read> defaults(int maxRows, List<Detector> detectors, long seed, boolean fisher,
-            int candidatesPerLayer) {
+            int candidatesPerLayer, int candidates) {
         DdsRead dds = new DdsRead(maxRows, Spectrum.DEFAULT_FLOOR, Spectrum.EPS_DEAD);
         List<Read> out = new ArrayList<>();
         if (fisher) { // first: its forward and backward pass run before the activations are recorded
@@ -122,7 +123,7 @@ public final class ReadSuite {
         out.add(new LayerNormRead(maxRows, Spectrum.EPS_DEAD));
         out.add(new BatchNormRead());
         out.add(dds);
-        out.add(new CensusRead(detectors, seed, candidatesPerLayer));
+        out.add(new CensusRead(detectors, seed, candidatesPerLayer, candidates));
         return out;
     }
 

@@ -212,8 +212,9 @@ final class PauseMemoryBench {
             double secs = (System.nanoTime() - t0) / 1e9;
             int found = r.orderSamples().stream().mapToInt(OrderSample::found).sum();
             int read = r.orderSamples().stream().mapToInt(OrderSample::read).sum();
-            md.append(String.format(Locale.ROOT, "| %s | %d of %d (at most %d per layer) | %d | %.1f | yes: bounded by"
-                    + " the budget and the sample |%n", name(s), read, found, CensusRead.DEFAULT_MAX_PER_LAYER,
+            md.append(String.format(Locale.ROOT, "| %s | %d of %d (at most %d per layer, %d in all) | %d | %.1f | yes:"
+                    + " bounded by the budget and the sample |%n", name(s), read, found, CensusRead.DEFAULT_MAX_PER_LAYER,
+                    CensusRead.DEFAULT_MAX_TOTAL,
                     r.orderSamples().size(), secs));
         });
     }
