@@ -19,6 +19,7 @@ import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -68,6 +69,8 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
     private final RegimeMeters regimeMeters = new RegimeMeters();
     /** Layers that have had an order read with candidates: their class counts stay, 0 when a newer read has none. */
     private final Set<String> censusLayers = new LinkedHashSet<>();
+    /** Layer → its newest census: a layer the order read's sample left for another time keeps it. */
+    private final Map<String, Census> censusKept = new HashMap<>();
     private volatile MeterRegistry registry;
     private boolean accuracy;
     private Counter snapshots;
@@ -315,8 +318,19 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
     }
 
     private void publishCensus(Map<String, Census> census, List<OrderSample> samples) {
+        Map<String, OrderSample> sampled = new HashMap<>();
+        samples.forEach(o -> sampled.put(o.layer(), o));
         censusLayers.addAll(census.keySet());
-        Map<String, OrderSample> sampled = samples.stream().collect(java.util.stream.Collectors.toMap(OrderSample::layer, o -> o, (a, b) -> b));
+        censusLayers.addAll(sampled.keySet());
+        for (String l : censusLayers) {
+            OrderSample o = sampled.get(l);
+            if (o == null || o.read() > 0) { // read this time, or no longer a candidate: its census is new
+                censusKept.remove(l);
+                if (census.containsKey(l)) {
+                    censusKept.put(l, census.get(l));
+                }
+            } // a layer left for another time keeps its last census
+        }
         List<Row<?>> sizes = new ArrayList<>();
         for (String l : censusLayers) {
             OrderSample o = sampled.get(l);
@@ -327,7 +341,7 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
         List<Row<?>> classes = new ArrayList<>();
         List<Row<?>> lambda = new ArrayList<>();
         for (String l : censusLayers) {
-            Census c = census.get(l);
+            Census c = censusKept.get(l);
             for (String label : ORDER_LABELS) {
                 classes.add(Row.of(Tags.of("layer", l, "order", label), c == null ? 0 : c.count(label)));
             }

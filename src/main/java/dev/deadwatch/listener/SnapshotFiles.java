@@ -190,7 +190,8 @@ final class SnapshotFiles implements AutoCloseable {
         return new SnapshotInfo(SnapshotInfo.FORMAT, BuildInfo.currentVersion(), runId, model, report.step(),
                 on.precision().toString(), on.metric().name(), loss == null ? null : loss.getClass().getName(),
                 settings.maxRows(), settings.seed(), settings.fisher(), Spectrum.EPS_DEAD, Spectrum.DEFAULT_FLOOR,
-                detectors, settings.featureAxes(), reads, ran, exported);
+                detectors, settings.featureAxes(), reads, ran, exported, settings.orderCandidates(),
+                settings.orderCandidatesTotal());
     }
 
     /** The report as written: the built-in reads' results by kind, then any other results. */
