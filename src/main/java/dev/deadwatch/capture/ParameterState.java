@@ -93,6 +93,25 @@ public final class ParameterState {
     }
 
     /**
+     * Copies one array's values into another's existing storage, converted to its type (exactly,
+     * when widening), without a copy on the Java heap.
+     *
+     * @param target the array to overwrite
+     * @param source values of the same shape
+     * @throws IllegalArgumentException when the shapes differ
+     */
+    public static void copy(NDArray target, NDArray source) {
+        if (!target.getShape().equals(source.getShape())) {
+            throw new IllegalArgumentException("cannot copy " + source.getShape() + " into " + target.getShape());
+        }
+        copyInto(target, m -> {
+            NDArray converted = source.toType(target.getDataType(), true); // a new array: attached below
+            converted.attach(m);
+            return converted;
+        });
+    }
+
+    /**
      * Copies values into an array's existing storage with an indexed in-place copy.
      *
      * <p>Not {@code NDArray.set(Buffer)}: on the PyTorch CPU engine that makes the tensor alias a

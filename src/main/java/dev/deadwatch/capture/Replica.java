@@ -142,6 +142,22 @@ public final class Replica implements AutoCloseable {
     }
 
     /**
+     * Loads parameter arrays copied off the model earlier (same order as {@code getParameters()}),
+     * converting them in place into the replica's own storage; no copy on the Java heap.
+     *
+     * @param arrays one array per parameter
+     */
+    public void loadArrays(java.util.List<NDArray> arrays) {
+        var dst = block.getParameters();
+        if (arrays.size() != dst.size()) {
+            throw new IllegalArgumentException("expected " + dst.size() + " parameter arrays, got " + arrays.size());
+        }
+        for (int i = 0; i < arrays.size(); i++) {
+            ParameterState.copy(dst.get(i).getValue().getArray(), arrays.get(i));
+        }
+    }
+
+    /**
      * Runs one block of the replica in float32 (docs/method.md §0): its parameters, and those of
      * the blocks inside it, are re-made in float32 and refilled from the source; its callers keep
      * the replica's precision.

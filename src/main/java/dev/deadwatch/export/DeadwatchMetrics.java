@@ -1,6 +1,7 @@
 package dev.deadwatch.export;
 
 import dev.deadwatch.census.Census;
+import dev.deadwatch.order.OrderSample;
 import dev.deadwatch.linalg.Spectrum;
 import dev.deadwatch.monitor.ReadReport;
 import dev.deadwatch.reads.BatchNormResult;
@@ -18,6 +19,7 @@ import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -67,6 +69,8 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
     private final RegimeMeters regimeMeters = new RegimeMeters();
     /** Layers that have had an order read with candidates: their class counts stay, 0 when a newer read has none. */
     private final Set<String> censusLayers = new LinkedHashSet<>();
+    /** Layer → its newest census: a layer the order read's sample left for another time keeps it. */
+    private final Map<String, Census> censusKept = new HashMap<>();
     private volatile MeterRegistry registry;
     private boolean accuracy;
     private Counter snapshots;
@@ -87,6 +91,7 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
     private MultiGauge gammaMinAbs;
     private MultiGauge extraDead;
     private MultiGauge directions;
+    private MultiGauge orderCandidates;
     private MultiGauge lambdaDead;
     private MultiGauge layerPrecision;
 
@@ -152,6 +157,7 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
         gammaMinAbs = multi("deadwatch.layernorm.gamma.min.abs", "min |gamma_i|.");
         extraDead = multi("deadwatch.layernorm.extra.dead", "Dead directions beyond the kernel.");
         directions = multi("deadwatch.directions", "Order-read candidates in each class.");
+        orderCandidates = multi("deadwatch.order.candidates", "Order-read candidates of a layer: found, and read (a sample).");
         lambdaDead = multi("deadwatch.learning.coefficient.dead", "Sum of 1/(2k) over the layer's dead directions.");
         layerPrecision = multi("deadwatch.layer.precision", "Bits of the floating-point type a layer is read in.");
     }
@@ -306,18 +312,37 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
         rows(bnDeadChannels, bns, bnLayer, BatchNormResult::deadChannels);
         report.failures().forEach(f -> skipped("layer"));
         if (report.orderRead()) {
-            publishCensus(report.census());
+            publishCensus(report.census(), report.orderSamples());
         }
         report.seconds().forEach(this::readTime);
         step.value = report.step();
     }
 
-    private void publishCensus(Map<String, Census> census) {
+    private void publishCensus(Map<String, Census> census, List<OrderSample> samples) {
+        Map<String, OrderSample> sampled = new HashMap<>();
+        samples.forEach(o -> sampled.put(o.layer(), o));
         censusLayers.addAll(census.keySet());
+        censusLayers.addAll(sampled.keySet());
+        for (String l : censusLayers) {
+            OrderSample o = sampled.get(l);
+            if (o == null || o.read() > 0) { // read this time, or no longer a candidate: its census is new
+                censusKept.remove(l);
+                if (census.containsKey(l)) {
+                    censusKept.put(l, census.get(l));
+                }
+            } // a layer left for another time keeps its last census
+        }
+        List<Row<?>> sizes = new ArrayList<>();
+        for (String l : censusLayers) {
+            OrderSample o = sampled.get(l);
+            sizes.add(Row.of(Tags.of("layer", l, "set", "found"), o == null ? 0 : o.found()));
+            sizes.add(Row.of(Tags.of("layer", l, "set", "read"), o == null ? 0 : o.read()));
+        }
+        orderCandidates.register(sizes, true);
         List<Row<?>> classes = new ArrayList<>();
         List<Row<?>> lambda = new ArrayList<>();
         for (String l : censusLayers) {
-            Census c = census.get(l);
+            Census c = censusKept.get(l);
             for (String label : ORDER_LABELS) {
                 classes.add(Row.of(Tags.of("layer", l, "order", label), c == null ? 0 : c.count(label)));
             }

@@ -2,14 +2,13 @@ package dev.deadwatch.listener;
 
 import ai.djl.training.Trainer;
 import ai.djl.training.listener.TrainingListenerAdapter;
-import dev.deadwatch.capture.GradMode;
 import dev.deadwatch.capture.ModelProbe;
-import dev.deadwatch.capture.Precision;
 import dev.deadwatch.census.CensusRead;
 import dev.deadwatch.capture.BlockPaths;
 import dev.deadwatch.export.BuildInfo;
 import dev.deadwatch.export.DeadwatchMetrics;
 import dev.deadwatch.export.MetricsOutput;
+import dev.deadwatch.monitor.PendingReads;
 import dev.deadwatch.monitor.ReadReport;
 import dev.deadwatch.monitor.ReadSuite;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -27,8 +26,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>With a block factory the reads run on a float64 replica on a background worker
  * ({@link ReadWorker}), and the training thread only copies the parameters ({@link SnapshotTaker}).
- * Without one they run in float32 on the model itself, on the training thread, between steps;
- * every perturbation is undone bit-exactly. {@link ReadSchedule} decides when to read within the
+ * Without one they run in float32 on the model itself: the part that needs the model (forward and
+ * backward passes, the order read) on the training thread between steps, every perturbation undone
+ * bit-exactly, and the rest (matrices, eigendecompositions) on the worker ({@link PendingReads}). {@link ReadSchedule} decides when to read within the
  * budget, {@link ReportPublisher} turns each read into metrics, regimes and the timeline,
  * {@link TrainingScores} samples the trainer's loss and accuracy, {@link SnapshotFiles} writes the
  * snapshots.
@@ -50,7 +50,7 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
 
     private Trainer trainer;
     private SnapshotTaker taker;
-    private ReadWorker worker;
+    private Handover handover;
     private ReadSuite suite;
     private DeadwatchMetrics metrics;
     private final MetricsOutput output;
@@ -129,11 +129,19 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
         off = true; // until every part is up: a failure here leaves the monitor off, not half-built
         trainer = t;
         taker = new SnapshotTaker(settings, t.getModel().getBlock(), t.getLoss());
-        suite = new ReadSuite(settings.reads(), read -> {
-            if (CensusRead.NAME.equals(read)) {
-                orderStartClock = ReadWorker.clock(); // to split a worker read's cost into its order read and the rest
+        suite = new ReadSuite(settings.reads(), new ReadSuite.ReadObserver() {
+            @Override
+            public void beforeRead(String read) throws Exception {
+                if (CensusRead.NAME.equals(read)) {
+                    orderStartClock = ReadWorker.clock(); // to split a worker read's cost into its order read and the rest
+                }
+                settings.readObserver().beforeRead(read);
             }
-            settings.readObserver().beforeRead(read);
+
+            @Override
+            public void beforeRest(String read) throws Exception {
+                settings.readObserver().beforeRest(read);
+            }
         }, settings.featureAxes());
         String model = t.getModel().getName() == null ? "model" : t.getModel().getName();
         metrics = new DeadwatchMetrics(runId, model, BuildInfo.of(settings.precision()), suite.names());
@@ -147,19 +155,7 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
         }
         publisher = new ReportPublisher(metrics, settings, log);
         files = SnapshotFiles.of(settings, runId, model, t.getLoss(), metrics, log);
-        if (settings.replica()) {
-            // whether training leaves the worker a core: read on the training thread, whose engine
-            // (intra-op) thread count is what its steps use; unknown on other engines, taken as none
-            int trainingThreads = GradMode.threadsOfThisThread();
-            int cores = Runtime.getRuntime().availableProcessors();
-            double charge = ReadWorker.chargeFor(schedule.budgeted(), trainingThreads, cores);
-            if (charge > 1) {
-                LOG.info("deadwatch: training uses {} engine threads on {} cores, none free for reads: the read"
-                        + " worker yields to training and its CPU time counts {}x against the budget",
-                        trainingThreads, cores, charge);
-            }
-            worker = new ReadWorker(schedule.budgeted(), charge);
-        }
+        handover = new Handover(ReadWorker.forTraining(schedule.budgeted()), schedule, metrics);
         schedule.start();
         off = false;
     }
@@ -195,49 +191,73 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
         schedule.taken(step, withOrder);
         metrics.snapshot();
         long at = step;
-        if (!settings.replica()) {
-            // float32 on the model itself, here, between steps
-            Optional<String> nonFinite = taker.firstNonFinite();
-            if (nonFinite.isPresent()) {
-                nonFinite(nonFinite.get(), t0);
-                return;
-            }
-            taker.publishPrecision(metrics);
-            double[] sc = scores.all();
-            ReadReport report = readOn(taker.onModel(), at, withOrder);
-            long order = withOrder ? (long) (report.seconds().getOrDefault(CensusRead.NAME, 0.0) * 1e9) : 0;
-            schedule.cost(pause(t0), order, report.orderRead());
-            finish(report, sc, taker.onModel());
+        boolean wait = finalRead || settings.waitForReads();
+        if (!wait && handover.full()) {
+            // the worker is still on an earlier snapshot with another waiting: not even copied
+            handover.dropped();
+            handover.pause(t0);
             return;
         }
-        boolean wait = finalRead || settings.waitForReads();
-        if (!wait && worker.full()) {
-            // the worker is still on an earlier snapshot with another waiting: not even copied
-            dropped();
-            pause(t0);
+        if (!settings.replica()) {
+            onModel(t0, at, withOrder, wait);
             return;
         }
         // the training thread only copies the parameters; every read, the Fisher side's forward
         // and backward included, runs on the worker on the float64 replica
-        Optional<List<double[]>> values = taker.copyParameters();
-        if (values.isEmpty()) {
+        Optional<StagedParameters> staged = taker.copyParameters();
+        if (staged.isEmpty()) {
             nonFinite(taker.firstNonFinite().orElse("?"), t0);
             return;
         }
         taker.publishPrecision(metrics); // deadwatch_info and each layer's precision tell the truth
         double[] sc = scores.all();
-        long held = pause(t0);
-        Runnable job = () -> guard("read", () -> analyse(at, values.get(), withOrder, sc, held));
+        long held = handover.pause(t0);
+        if (!handover.hand(() -> guard("read", () -> analyse(at, staged.get(), withOrder, sc, held)), wait, !finalRead)) {
+            staged.get().close();
+        }
+    }
+
+    /**
+     * Without a replica, float32 on the model itself: the training thread runs what needs the
+     * model (the forward and backward passes the reads capture, the order read), the worker the
+     * rest (matrices and eigendecompositions), so training is held for the capture only.
+     */
+    private void onModel(long t0, long at, boolean withOrder, boolean wait) {
+        Optional<String> nonFinite = taker.firstNonFinite();
+        if (nonFinite.isPresent()) {
+            nonFinite(nonFinite.get(), t0);
+            return;
+        }
+        taker.publishPrecision(metrics);
+        double[] sc = scores.all();
+        ModelProbe model = taker.onModel();
+        PendingReads pending = suite.capture(model, at, trainer.getLoss(),
+                read -> withOrder || !CensusRead.NAME.equals(read), schedule::fits);
+        byte[] parameters;
         try {
-            long t1 = System.nanoTime();
-            if (!worker.submit(job, wait)) {
-                dropped();
-            } else if (wait && !finalRead) {
-                pause(t1); // waiting for a free place holds training: it is a pause like any other
+            parameters = files.parametersOf(model); // the model trains on while the worker reads
+        } catch (RuntimeException e) {
+            pending.close();
+            throw e;
+        }
+        if (withOrder && !pending.ran(CensusRead.NAME)) {
+            skip("budget"); // stopped after its first candidate: the rest would not fit
+        }
+        long held = handover.pause(t0);
+        long order = (long) (pending.capturedSeconds(CensusRead.NAME) * 1e9);
+        Runnable job = () -> guard("read", () -> {
+            try (pending) {
+                long w0 = ReadWorker.clock();
+                ReadReport report = pending.finish();
+                long worked = (long) ((ReadWorker.clock() - w0) * handover.worker().charge());
+                schedule.charge(worked);
+                schedule.cost(held + worked, order, report.orderRead());
+                publisher.publish(report, sc);
+                files.write(report, model, taker.probe(), parameters);
             }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            skip("busy");
+        });
+        if (!handover.hand(job, wait, !finalRead)) {
+            pending.close();
         }
     }
 
@@ -246,51 +266,28 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
         skip("nonfinite");
         log.once("nonfinite", "deadwatch: parameter {} of the model is not finite at step {}: its snapshots are not"
                 + " read (counted as reads_skipped_total{reason=\"nonfinite\"}) until it is", parameter, step);
-        pause(t0);
-    }
-
-    /** A snapshot dropped because the worker is still reading (see {@link ReadSchedule#dropped()}). */
-    private void dropped() {
-        skip("busy");
-        schedule.dropped();
-    }
-
-    /** Ends a training-thread pause begun at {@code t0}; @return its length, ns */
-    private long pause(long t0) {
-        long d = System.nanoTime() - t0;
-        schedule.charge(d);
-        metrics.pause(d);
-        return d;
+        handover.pause(t0);
     }
 
     // ------------------------------------------------------------------ read worker
 
-    private void analyse(long at, List<double[]> values, boolean withOrder, double[] sc, long held)
+    private void analyse(long at, StagedParameters staged, boolean withOrder, double[] sc, long held)
             throws IOException {
         long t0 = ReadWorker.clock();
-        ModelProbe replica = taker.onReplica(values);
-        ReadReport report = readOn(replica, at, withOrder);
-        long end = ReadWorker.clock();
-        long worked = (long) ((end - t0) * worker.charge());
-        long order = withOrder && orderStartClock >= t0 ? (long) ((end - orderStartClock) * worker.charge()) : 0;
-        schedule.charge(worked);
-        schedule.cost(held + worked, order, report.orderRead());
-        finish(report, sc, replica);
-    }
-
-    /** Every read of one snapshot, the order read only when due and within the budget. */
-    private ReadReport readOn(ModelProbe probe, long at, boolean withOrder) {
-        ReadReport report = suite.read(probe, at, trainer.getLoss(),
+        ModelProbe replica = taker.onReplica(staged);
+        ReadReport report = suite.read(replica, at, trainer.getLoss(),
                 read -> withOrder || !CensusRead.NAME.equals(read), schedule::fits);
         if (withOrder && !report.orderRead()) {
             skip("budget"); // stopped after its first candidate: the rest would not fit
         }
-        return report;
-    }
-
-    private void finish(ReadReport report, double[] sc, ModelProbe on) {
+        long end = ReadWorker.clock();
+        double charge = handover.worker().charge();
+        long worked = (long) ((end - t0) * charge);
+        long order = withOrder && orderStartClock >= t0 ? (long) ((end - orderStartClock) * charge) : 0;
+        schedule.charge(worked);
+        schedule.cost(held + worked, order, report.orderRead());
         publisher.publish(report, sc);
-        files.write(report, on, taker.probe()); // never throws: a failed write is counted, the reads stand
+        files.write(report, replica, taker.probe()); // never throws: a failed write is counted, the reads stand
     }
 
     // ------------------------------------------------------------------ plumbing
@@ -323,8 +320,8 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
     /** Waits for the worker to finish the queued reads (at most 60 s). */
     public void drain() {
         ended = true;
-        if (worker != null && !worker.stopped()) {
-            worker.drain();
+        if (handover != null && !handover.worker().stopped()) {
+            handover.worker().drain();
         }
     }
 
@@ -369,9 +366,14 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
         return output.prometheus();
     }
 
+    /** Waits until the worker has finished every read handed to it so far (for tests). */
+    void awaitWorker() throws InterruptedException {
+        handover.worker().awaitIdle();
+    }
+
     /** @return what a second of the worker's CPU time counts against the budget */
     double workerCharge() {
-        return worker == null ? 1 : worker.charge();
+        return handover == null ? 1 : handover.worker().charge();
     }
 
     /** @return the current snapshot interval in steps (grows when the budget is exceeded) */

@@ -32,6 +32,8 @@ import java.util.function.Supplier;
 public final class DeadwatchListenerBuilder {
     private int interval = 50;
     private int orderEvery = 5;
+    private int orderCandidates = dev.deadwatch.census.CensusRead.DEFAULT_MAX_PER_LAYER;
+    private int orderCandidatesTotal = dev.deadwatch.census.CensusRead.DEFAULT_MAX_TOTAL;
     private int maxInterval = 100_000;
     private int probeSize;
     private int maxRows = 4096;
@@ -70,6 +72,21 @@ public final class DeadwatchListenerBuilder {
     /** @param snapshots run the order read every this many snapshots (default 5), at least 1 */
     public DeadwatchListenerBuilder optOrderEvery(int snapshots) {
         this.orderEvery = positive("orderEvery", snapshots);
+        return this;
+    }
+
+    /**
+     * @param perLayer order-read candidates read per layer at most (default 2), at least 1
+     * @param total candidates read per order read at most (default 8), at least {@code perLayer}:
+     *     whole layers, from a place that moves with the step; the sample is chosen from the seed
+     *     and reported as {@code deadwatch_order_candidates}
+     */
+    public DeadwatchListenerBuilder optOrderCandidates(int perLayer, int total) {
+        this.orderCandidates = positive("orderCandidates", perLayer);
+        if (total < perLayer) {
+            throw new IllegalArgumentException("orderCandidates total must be >= perLayer " + perLayer + ", got " + total);
+        }
+        this.orderCandidatesTotal = total;
         return this;
     }
 
@@ -307,7 +324,7 @@ public final class DeadwatchListenerBuilder {
         return new MonitorSettings(interval, orderEvery, maxInterval, probeSize, maxRows, persist, trendWindow,
                 keepSnapshots, budget, fisher, seed, factory, probeInputs, probeLabels, registry, host, port,
                 outputDir, runId, metric, detectors, extraReads, onRegimeChange, onReport, observer, featureAxes,
-                timelineSize, waitForReads);
+                timelineSize, waitForReads, orderCandidates, orderCandidatesTotal);
     }
 
     /**

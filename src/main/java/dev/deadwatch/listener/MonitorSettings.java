@@ -50,6 +50,8 @@ import java.util.function.Supplier;
  * @param featureAxes layer path → feature axis, where the layout rule gets a layer wrong
  * @param timelineSize the newest reads the in-memory timeline keeps
  * @param waitForReads whether training waits for the worker instead of dropping a snapshot
+ * @param orderCandidates order-read candidates read per layer at most
+ * @param orderCandidatesTotal order-read candidates read per snapshot at most
  */
 public record MonitorSettings(int interval, int orderEvery, int maxInterval, int probeSize, int maxRows,
         int persist, int trendWindow, int keepSnapshots, double budget, boolean fisher, long seed,
@@ -57,7 +59,8 @@ public record MonitorSettings(int interval, int orderEvery, int maxInterval, int
         String host, int port, Path outputDirectory, String runId, OutputMetric outputMetric,
         List<Detector> detectors, List<Read> extraReads, Consumer<RegimeChange> onRegimeChange,
         Consumer<ReadReport> onReport, ReadSuite.ReadObserver readObserver, Map<String, Integer> featureAxes,
-        int timelineSize, boolean waitForReads) {
+        int timelineSize, boolean waitForReads, int orderCandidates,
+        int orderCandidatesTotal) {
 
     /** Copies the lists. */
     public MonitorSettings {
@@ -68,7 +71,8 @@ public record MonitorSettings(int interval, int orderEvery, int maxInterval, int
 
     /** @return the reads of every snapshot: the built-in ones ({@link ReadSuite#defaults}), then the added ones */
     public List<Read> reads() {
-        List<Read> out = new ArrayList<>(ReadSuite.defaults(maxRows, detectors, seed, fisher));
+        List<Read> out = new ArrayList<>(ReadSuite.defaults(maxRows, detectors, seed, fisher, orderCandidates,
+                orderCandidatesTotal));
         out.addAll(extraReads);
         return out;
     }

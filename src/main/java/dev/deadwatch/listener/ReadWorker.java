@@ -11,7 +11,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The one background thread that reads snapshots on the float64 replica, behind a queue of one:
+ * The one background thread that reads snapshots, behind a queue of one (on the float64 replica,
+ * or without one the part of each read that does not need the model):
  * while it reads one snapshot, one more may wait; a third is refused (the listener counts it
  * {@code busy}). The thread runs engine operations single-threaded with autograd off, and under a
  * budget puts itself in Linux's {@code SCHED_IDLE} class ({@link ThreadPriority}), so it runs on
@@ -64,6 +65,26 @@ final class ReadWorker {
     }
 
     /**
+     * The worker for a training run, started on the training thread: whether training leaves it a
+     * core is read from that thread's engine (intra-op) thread count, which its steps use; unknown
+     * on other engines, taken as none.
+     *
+     * @param budgeted whether a budget below 1 is set
+     * @return the worker
+     */
+    static ReadWorker forTraining(boolean budgeted) {
+        int trainingThreads = GradMode.threadsOfThisThread();
+        int cores = Runtime.getRuntime().availableProcessors();
+        double charge = chargeFor(budgeted, trainingThreads, cores);
+        if (charge > 1) {
+            LOG.info("deadwatch: training uses {} engine threads on {} cores, none free for reads: the read"
+                    + " worker yields to training and its CPU time counts {}x against the budget",
+                    trainingThreads, cores, charge);
+        }
+        return new ReadWorker(budgeted, charge);
+    }
+
+    /**
      * What a second of the worker's CPU time counts against the budget: 1 when training leaves a
      * core free, {@link #CONTENDED_CHARGE} when its engine threads take every core (unknown counts
      * as every core). Without a budget nothing is charged specially.
@@ -110,6 +131,21 @@ final class ReadWorker {
             return true;
         } catch (RejectedExecutionException e) {
             return false;
+        }
+    }
+
+    /**
+     * Waits until every job handed over before this call has run (a no-op job queued behind them).
+     *
+     * @throws InterruptedException when interrupted while waiting
+     */
+    void awaitIdle() throws InterruptedException {
+        java.util.concurrent.FutureTask<Void> barrier = new java.util.concurrent.FutureTask<>(() -> null);
+        executor.getQueue().put(barrier);
+        try {
+            barrier.get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new IllegalStateException(e);
         }
     }
 

@@ -14,6 +14,7 @@ import dev.deadwatch.regime.Signature;
 import java.util.ArrayList;
 import java.util.ArrayDeque;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -92,8 +93,16 @@ final class ReportPublisher {
                     new IllegalStateException(f.cause()));
         }
         if (report.orderRead()) {
-            lastOrders.clear();
-            censusDead.clear();
+            // a layer the order read's sample left for another time keeps what its last read found,
+            // so that a rotating sample never reads as orders lost and found again
+            Set<String> unread = new HashSet<>();
+            report.orderSamples().forEach(o -> {
+                if (o.read() == 0) {
+                    unread.add(o.layer());
+                }
+            });
+            lastOrders.keySet().retainAll(unread);
+            censusDead.keySet().retainAll(unread);
             for (OrderResult r : report.orders()) {
                 Set<Integer> s = lastOrders.computeIfAbsent(r.layer(), k -> new TreeSet<>());
                 if (r.isDead()) {

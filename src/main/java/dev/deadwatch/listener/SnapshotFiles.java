@@ -98,6 +98,41 @@ final class SnapshotFiles implements AutoCloseable {
      * @param probe the probe batch as collected
      */
     synchronized void write(ReadReport report, ModelProbe on, ProbeBatch probe) {
+        write(report, on, probe, null);
+    }
+
+    /**
+     * The parameters of the block the reads run on, serialized now, for a snapshot whose reads
+     * finish after the block has moved on (the model itself, read without a replica).
+     *
+     * @param on the block, bound to the probe
+     * @return its parameters as {@code saveParameters} writes them, or {@code null} when no
+     *     snapshot is written
+     * @throws java.io.UncheckedIOException never in practice (an in-memory stream)
+     */
+    byte[] parametersOf(ModelProbe on) {
+        if (settings == null) {
+            return null;
+        }
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        try (DataOutputStream data = new DataOutputStream(bytes)) {
+            on.block().saveParameters(data);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return bytes.toByteArray();
+    }
+
+    /**
+     * Writes the snapshot of one read. Never throws.
+     *
+     * @param report the read
+     * @param on the block the reads ran on, bound to the probe (the model or its replica)
+     * @param probe the probe batch as collected
+     * @param parameters the block's parameters as {@link #parametersOf} took them, or {@code null}
+     *     to take them from {@code on} now
+     */
+    synchronized void write(ReadReport report, ModelProbe on, ProbeBatch probe, byte[] parameters) {
         if (settings == null) {
             return;
         }
@@ -112,7 +147,7 @@ final class SnapshotFiles implements AutoCloseable {
                 labels = probe.labels().encode();
             }
             Map<String, SnapshotWriter.Content> files = new LinkedHashMap<>();
-            files.put(Snapshot.PARAMETERS, out -> {
+            files.put(Snapshot.PARAMETERS, parameters != null ? out -> out.write(parameters) : out -> {
                 DataOutputStream data = new DataOutputStream(out);
                 on.block().saveParameters(data);
                 data.flush();
@@ -155,7 +190,8 @@ final class SnapshotFiles implements AutoCloseable {
         return new SnapshotInfo(SnapshotInfo.FORMAT, BuildInfo.currentVersion(), runId, model, report.step(),
                 on.precision().toString(), on.metric().name(), loss == null ? null : loss.getClass().getName(),
                 settings.maxRows(), settings.seed(), settings.fisher(), Spectrum.EPS_DEAD, Spectrum.DEFAULT_FLOOR,
-                detectors, settings.featureAxes(), reads, ran, exported);
+                detectors, settings.featureAxes(), reads, ran, exported, settings.orderCandidates(),
+                settings.orderCandidatesTotal());
     }
 
     /** The report as written: the built-in reads' results by kind, then any other results. */

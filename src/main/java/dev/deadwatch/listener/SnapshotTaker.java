@@ -262,26 +262,27 @@ final class SnapshotTaker implements AutoCloseable {
     }
 
     /**
-     * Copies every parameter to float64 for the replica, building the replica the first time.
+     * Copies every parameter for the replica, in the model's own type and in native memory (one
+     * copy of the model's parameters, freed as soon as the worker has loaded them into the
+     * replica), building the replica the first time.
      *
      * @return the copies in {@code block.getParameters()} order, or empty when one is not finite
      *     ({@link #firstNonFinite()} names it)
      */
-    Optional<List<double[]>> copyParameters() {
-        List<double[]> values = new ArrayList<>();
-        for (Pair<String, Parameter> p : block.getParameters()) {
-            double[] v = ParameterState.toDoubles(p.getValue().getArray());
-            for (double x : v) {
-                if (!Double.isFinite(x)) {
-                    return Optional.empty();
-                }
-            }
-            values.add(v);
+    Optional<StagedParameters> copyParameters() {
+        if (firstNonFinite().isPresent()) {
+            return Optional.empty();
         }
+        StagedParameters staged = StagedParameters.of(block, manager);
         if (replica == null) { // built here: it reads the model's parameters once
-            buildReplica();
+            try {
+                buildReplica();
+            } catch (RuntimeException e) {
+                staged.close();
+                throw e;
+            }
         }
-        return Optional.of(values);
+        return Optional.of(staged);
     }
 
     /**
@@ -362,13 +363,15 @@ final class SnapshotTaker implements AutoCloseable {
     }
 
     /**
-     * Loads copied parameters into the replica (on the read worker).
+     * Loads copied parameters into the replica (on the read worker), then frees the copies.
      *
-     * @param values from {@link #copyParameters()}
+     * @param staged from {@link #copyParameters()}
      * @return the replica on the probe batch, read in float64
      */
-    ModelProbe onReplica(List<double[]> values) {
-        replica.load(values);
+    ModelProbe onReplica(StagedParameters staged) {
+        try (staged) {
+            replica.loadArrays(staged.arrays());
+        }
         return replicaProbe;
     }
 

@@ -3,6 +3,7 @@ package dev.deadwatch.monitor;
 import dev.deadwatch.census.Census;
 import dev.deadwatch.census.CensusRead;
 import dev.deadwatch.order.OrderResult;
+import dev.deadwatch.order.OrderSample;
 import dev.deadwatch.reads.BatchNormResult;
 import dev.deadwatch.reads.DdsResult;
 import dev.deadwatch.reads.LayerFailure;
@@ -75,6 +76,11 @@ public record ReadReport(long step, List<Object> results, Set<String> abandoned,
     /** @return the order reads (empty when the order read did not run to its end) */
     public List<OrderResult> orders() {
         return results(OrderResult.class);
+    }
+
+    /** @return per layer, how many of its candidates the order read read (empty likewise) */
+    public List<OrderSample> orderSamples() {
+        return results(OrderSample.class);
     }
 
     /** @return layer → census of its order reads (empty likewise) */

@@ -13,6 +13,7 @@ import dev.deadwatch.reads.FisherGramRead;
 import dev.deadwatch.reads.LayerNormRead;
 import dev.deadwatch.reads.Read;
 import dev.deadwatch.reads.ReadContext;
+import dev.deadwatch.reads.SplitRead;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -48,6 +49,17 @@ public final class ReadSuite {
          * @throws Exception to fail the read
          */
         void beforeRead(String read) throws Exception;
+
+        /**
+         * Told before the rest of a {@linkplain SplitRead split read} (the part without the model:
+         * its matrices and their eigendecompositions) starts, on the thread that runs it: the
+         * training thread's or the worker's, after {@link #beforeRead} told of its capture.
+         *
+         * @param read the read whose rest is about to start
+         * @throws Exception to fail the read
+         */
+        default void beforeRest(String read) throws Exception {
+        }
     }
 
     /**
@@ -87,6 +99,22 @@ public final class ReadSuite {
      * @return the reads, in the order they run
      */
     public static List<Read> defaults(int maxRows, List<Detector> detectors, long seed, boolean fisher) {
+        return defaults(maxRows, detectors, seed, fisher, CensusRead.DEFAULT_MAX_PER_LAYER, CensusRead.DEFAULT_MAX_TOTAL);
+    }
+
+    /**
+     * The built-in reads with a cap on the order read's candidates per layer.
+     *
+     * @param maxRows row cap of the activation matrices
+     * @param detectors detectors supplying order-read candidates
+     * @param seed seed of the order read's reference directions and candidate sample
+     * @param fisher whether to read the Fisher side of Linear layers
+     * @param candidatesPerLayer order-read candidates read per layer at most
+     * @param candidates order-read candidates read per snapshot at most
+     * @return the reads, in the order they run
+     */
+    public static List<Read> defaults(int maxRows, List<Detector> detectors, long seed, boolean fisher,
+            int candidatesPerLayer, int candidates) {
         DdsRead dds = new DdsRead(maxRows, Spectrum.DEFAULT_FLOOR, Spectrum.EPS_DEAD);
         List<Read> out = new ArrayList<>();
         if (fisher) { // first: its forward and backward pass run before the activations are recorded
@@ -95,7 +123,7 @@ public final class ReadSuite {
         out.add(new LayerNormRead(maxRows, Spectrum.EPS_DEAD));
         out.add(new BatchNormRead());
         out.add(dds);
-        out.add(new CensusRead(detectors, seed));
+        out.add(new CensusRead(detectors, seed, candidatesPerLayer, candidates));
         return out;
     }
 
@@ -154,12 +182,7 @@ public final class ReadSuite {
      */
     public ReadReport read(ModelProbe probe, long step, Loss loss, Predicate<String> due, LongPredicate fits) {
         Map<String, Double> seconds = new LinkedHashMap<>();
-        int lastWithActivations = -1;
-        for (int i = 0; i < reads.size(); i++) {
-            if (reads.get(i).needsActivations()) {
-                lastWithActivations = i;
-            }
-        }
+        int lastWithActivations = lastWithActivations(reads.size());
         try (ReadContext ctx = new ReadContext(probe, step, loss, tappedLayers(probe.paths()), featureAxes,
                 due, fits)) {
             for (int i = 0; i < reads.size(); i++) {
@@ -167,7 +190,13 @@ public final class ReadSuite {
                 if (read.appliesTo(ctx)) {
                     before(read.name());
                     long t0 = System.nanoTime();
-                    read.read(ctx);
+                    if (read instanceof SplitRead split) {
+                        SplitRead.Rest rest = split.capture(ctx);
+                        rest(read.name());
+                        rest.finish(ctx);
+                    } else {
+                        read.read(ctx);
+                    }
                     seconds.put(read.name(), (System.nanoTime() - t0) / 1e9);
                 }
                 if (i == lastWithActivations) {
@@ -175,6 +204,66 @@ public final class ReadSuite {
                 }
             }
             return new ReadReport(step, ctx.results(), ctx.abandoned(), seconds);
+        }
+    }
+
+    /**
+     * The part of a snapshot's reads that needs the model, on the calling thread: the capture of
+     * every {@linkplain SplitRead split read} (forward and backward passes, parameter values) and
+     * every other read whole (the order read, added reads). The rest, {@link PendingReads#finish()},
+     * needs only what was captured and may run on another thread while the model trains on; the
+     * report it makes is the one {@link #read} makes.
+     *
+     * @param probe the model on the probe batch
+     * @param step training step
+     * @param loss the training loss, or {@code null}
+     * @param due whether a read (by name) is due this time
+     * @param fits given the nanoseconds a read still needs, whether the budget allows them
+     * @return the rest, to finish or close
+     */
+    public PendingReads capture(ModelProbe probe, long step, Loss loss, Predicate<String> due, LongPredicate fits) {
+        ReadContext ctx = new ReadContext(probe, step, loss, tappedLayers(probe.paths()), featureAxes, due, fits);
+        try {
+            PendingReads.Builder pending = new PendingReads.Builder(step, this::rest);
+            for (Read read : reads) {
+                if (!read.appliesTo(ctx)) {
+                    continue;
+                }
+                before(read.name());
+                long t0 = System.nanoTime();
+                int from = ctx.results().size();
+                SplitRead.Rest rest = null;
+                if (read instanceof SplitRead split) {
+                    rest = split.capture(ctx);
+                } else {
+                    read.read(ctx);
+                }
+                pending.add(read.name(), read.needsActivations(), rest, ctx.results().subList(from, ctx.results().size()),
+                        (System.nanoTime() - t0) / 1e9);
+            }
+            return pending.build(ctx.detach(), ctx.abandoned());
+        } finally {
+            ctx.close(); // what was captured went with the detached context
+        }
+    }
+
+    private int lastWithActivations(int count) {
+        int last = -1;
+        for (int i = 0; i < count; i++) {
+            if (reads.get(i).needsActivations()) {
+                last = i;
+            }
+        }
+        return last;
+    }
+
+    private void rest(String read) {
+        try {
+            observer.beforeRest(read);
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException("read observer failed before the rest of " + read, e);
         }
     }
 

@@ -27,13 +27,13 @@ public final class BatchNormRead implements Read {
     /** Applies when some tapped layer is a BatchNorm. */
     @Override
     public boolean appliesTo(ReadContext ctx) {
-        return ctx.layers().stream().anyMatch(l -> ctx.probe().paths().blockAt(l) instanceof BatchNorm);
+        return ctx.layers().stream().anyMatch(l -> ctx.paths().blockAt(l) instanceof BatchNorm);
     }
 
     @Override
     public void read(ReadContext ctx) {
         for (String layer : ctx.layers()) {
-            Block b = ctx.probe().paths().blockAt(layer);
+            Block b = ctx.paths().blockAt(layer);
             if (b instanceof BatchNorm) {
                 try {
                     Parameter gamma = ParameterState.parameter(b, "gamma");

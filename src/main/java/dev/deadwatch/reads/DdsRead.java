@@ -17,7 +17,7 @@ import java.util.Map;
  * covariance of a layer (or of a Fisher Gram), its active volume {@code log det⁺}, relative
  * {@code λ_min+}, volume-slope profile {@code D(ε)} and headline dead count, effective rank.
  */
-public final class DdsRead implements Read {
+public final class DdsRead implements SplitRead {
 
     private final int maxRows;
     private final double floor;
@@ -64,10 +64,17 @@ public final class DdsRead implements Read {
      * layer's {@code round(D(ε_dead))} into unresolved, structural and dead directions
      * (docs/method.md §2): what the layer's input already lacked is taken from the read of the
      * layer that produced it (found by identity of the recorded arrays), or read on the input
-     * itself. A layer that fails is that layer's failure ({@link ReadContext#fail}).
+     * itself. A layer that fails is that layer's failure ({@link ReadContext#fail}). The capture
+     * records the activations (one forward pass, shared with the LayerNorm read); the rest builds
+     * and decomposes the covariances.
      */
     @Override
-    public void read(ReadContext ctx) {
+    public Rest capture(ReadContext ctx) {
+        ctx.activations();
+        return this::spectra;
+    }
+
+    private void spectra(ReadContext ctx) {
         Map<String, Integer> kernels = new HashMap<>();
         for (LayerNormResult r : ctx.results(LayerNormResult.class)) {
             kernels.put(r.layer(), r.kernel() ? 1 : 0);
@@ -87,7 +94,7 @@ public final class DdsRead implements Read {
                 int total = total(spectrum);
                 int width = spectrum.dimension();
                 int unresolved = unresolved(width, rows);
-                Block block = ctx.probe().paths().blockAt(layer);
+                Block block = ctx.paths().blockAt(layer);
                 Deficiency in = inputDeficiency(block, taps.inputs().get(layer), axis, width, known, m);
                 Structure structure = LayerStructure.of(block, width, total, unresolved,
                         kernels.getOrDefault(layer, 0), in);

@@ -33,7 +33,7 @@ import java.util.Set;
  * <p>Layers not called exactly once per forward pass are skipped. Parameter gradients touched by the backward pass are restored afterwards, so a read on the
  * training model leaves the next training step unchanged.
  */
-public final class FisherGramRead implements Read {
+public final class FisherGramRead implements SplitRead {
 
     private final DdsRead dds;
 
@@ -57,11 +57,15 @@ public final class FisherGramRead implements Read {
     /**
      * Reads every Linear layer. Its backward pass runs with autograd on for the calling thread
      * only ({@link GradMode#withGradient}), so it may run on the read worker on the replica while
-     * the trainer trains; on the training model itself, run it between steps.
+     * the trainer trains; on the training model itself, run the capture between steps. The capture
+     * is the forward and backward pass, keeping each layer's input and output gradient; the rest
+     * builds the Grams and decomposes them.
      */
     @Override
-    public void read(ReadContext ctx) {
-        read(ctx.probe(), ctx.probe().paths().pathsOf(Linear.class), ctx.loss().orElseThrow()).forEach(ctx::add);
+    public Rest capture(ReadContext ctx) {
+        ModelProbe probe = ctx.probe();
+        Captured captured = capture(probe, probe.paths().pathsOf(Linear.class), ctx.loss().orElseThrow(), ctx.keep());
+        return c -> results(captured, c.keep()).forEach(c::add);
     }
 
     /**
@@ -72,18 +76,27 @@ public final class FisherGramRead implements Read {
      * @return one result per path, in the given order
      */
     public List<DdsResult> read(ModelProbe probe, List<String> linearPaths, Loss loss) {
-        return grams(probe, linearPaths, loss).entrySet().stream()
-                .map(e -> {
-                    int n = probe.samples();
-                    double[] values = SymmetricEigen.of(e.getValue(), n, false).values();
-                    Spectrum spectrum = Spectrum.of(values, n);
-                    int total = dds.total(spectrum);
-                    // n per-sample gradients of a weight with p entries span at most p directions
-                    long p = ParameterState.parameter(probe.paths().blockAt(e.getKey()), "weight").getArray().size();
-                    int forced = total < 0 ? 0 : (int) Math.min(total, Math.max(0, n - p));
-                    return dds.result(e.getKey(), Side.FISHER, n, spectrum, total, 0, new Structure(0, forced, 0));
-                })
-                .toList();
+        try (NDManager keep = NDManager.newBaseManager()) {
+            return results(capture(probe, linearPaths, loss, keep), keep);
+        }
+    }
+
+    private List<DdsResult> results(Captured captured, NDManager scratch) {
+        List<DdsResult> out = new ArrayList<>();
+        int n = captured.samples();
+        captured.layers().forEach((path, layer) -> {
+            double[] gram = gram(layer.input(), layer.delta(), n, scratch);
+            layer.input().close(); // each layer's arrays freed as soon as its Gram is built
+            layer.delta().close();
+            double[] values = SymmetricEigen.of(gram, n, false).values();
+            Spectrum spectrum = Spectrum.of(values, n);
+            int total = dds.total(spectrum);
+            // n per-sample gradients of a weight with p entries span at most p directions
+            long p = layer.weightSize();
+            int forced = total < 0 ? 0 : (int) Math.min(total, Math.max(0, n - p));
+            out.add(dds.result(path, Side.FISHER, n, spectrum, total, 0, new Structure(0, forced, 0)));
+        });
+        return out;
     }
 
     /**
@@ -92,6 +105,31 @@ public final class FisherGramRead implements Read {
      * @return path → row-major {@code n × n} Gram
      */
     public static Map<String, double[]> grams(ModelProbe probe, List<String> linearPaths, Loss loss) {
+        try (NDManager keep = NDManager.newBaseManager()) {
+            Captured captured = capture(probe, linearPaths, loss, keep);
+            Map<String, double[]> out = new LinkedHashMap<>();
+            captured.layers().forEach((path, l) -> out.put(path, gram(l.input(), l.delta(), captured.samples(), keep)));
+            return out;
+        }
+    }
+
+    /**
+     * What one forward and backward pass gives a layer's Gram, copied out of the pass.
+     *
+     * @param input the layer's input
+     * @param delta the loss's gradient with respect to its output
+     * @param weightSize entries of its weight
+     */
+    private record Layer(NDArray input, NDArray delta, long weightSize) {}
+
+    /** The captured layers, in path order, and the probe's samples. */
+    private record Captured(Map<String, Layer> layers, int samples) {}
+
+    /**
+     * The forward and backward pass: every read layer's input and output gradient, copied into
+     * {@code keep} with no autograd history. The model's parameter gradients are restored.
+     */
+    private static Captured capture(ModelProbe probe, List<String> linearPaths, Loss loss, NDManager keep) {
         if (probe.labels().isEmpty()) {
             throw new IllegalArgumentException("the Fisher side needs probe labels");
         }
@@ -112,7 +150,7 @@ public final class FisherGramRead implements Read {
             }
         }
         int n = probe.samples();
-        Map<String, double[]> out = new LinkedHashMap<>();
+        Map<String, Layer> out = new LinkedHashMap<>();
         try {
             // autograd on this thread only: safe on the analysis worker while the trainer runs
             GradMode.withGradient(backward -> {
@@ -131,8 +169,9 @@ public final class FisherGramRead implements Read {
                         if (ins == null || deltas == null || ins.size() != 1 || deltas.size() != 1) {
                             continue; // not called, or called more than once per forward: no per-layer Gram
                         }
+                        long p = ParameterState.parameter(probe.paths().blockAt(path), "weight").getArray().size();
                         try (NDArray delta = deltas.get(0).getGradient()) {
-                            out.put(path, gram(ins.get(0), delta, n, m));
+                            out.put(path, new Layer(kept(ins.get(0), keep), kept(delta, keep), p));
                         }
                     }
                 }
@@ -146,7 +185,14 @@ public final class FisherGramRead implements Read {
                 }
             }
         }
-        return out;
+        return new Captured(out, n);
+    }
+
+    /** @return a copy of {@code a} in {@code keep}, without autograd history */
+    private static NDArray kept(NDArray a, NDManager keep) {
+        NDArray c = GradMode.off(a::duplicate);
+        c.attach(keep);
+        return c;
     }
 
     private static double[] gram(NDArray input, NDArray delta, int n, NDManager m) {

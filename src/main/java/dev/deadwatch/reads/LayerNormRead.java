@@ -9,6 +9,7 @@ import ai.djl.nn.norm.LayerNorm;
 import dev.deadwatch.capture.ParameterState;
 import dev.deadwatch.linalg.Spectrum;
 import dev.deadwatch.linalg.SymmetricEigen;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -21,7 +22,7 @@ import java.util.Map;
  * Rayleigh quotient along {@code u}, its alignment with the bottom eigenvector (with the bottom
  * eigenspace when other directions are dead too), and the dead directions beyond {@code u}.
  */
-public final class LayerNormRead implements Read {
+public final class LayerNormRead implements SplitRead {
 
     /** Below this relative Rayleigh quotient the kernel is present (mean-subtracting norm). */
     public static final double KERNEL_RAYLEIGH = 1e-6;
@@ -59,7 +60,7 @@ public final class LayerNormRead implements Read {
     @Override
     public boolean appliesTo(ReadContext ctx) {
         for (String layer : ctx.layers()) {
-            Block b = ctx.probe().paths().blockAt(layer);
+            Block b = ctx.paths().blockAt(layer);
             if (!(b instanceof BatchNorm) && ParameterState.parameter(b, "gamma") != null) {
                 return true;
             }
@@ -77,13 +78,15 @@ public final class LayerNormRead implements Read {
      * block with a {@code gamma} as wide as its output's last axis (an RMSNorm, say, which the
      * classifier then finds without a kernel). A BatchNorm is read by {@link BatchNormRead}; any
      * other block with a {@code gamma} is reported as a {@link LayerFailure}, as is a layer whose
-     * read throws.
+     * read throws. The capture records the activations and copies each {@code γ}; the rest
+     * decomposes the covariances.
      */
     @Override
-    public void read(ReadContext ctx) {
+    public Rest capture(ReadContext ctx) {
         Map<String, List<NDArray>> outputs = ctx.activations().outputs();
+        List<Norm> norms = new ArrayList<>(); // in layer order, failures included
         for (String layer : ctx.layers()) {
-            Block b = ctx.probe().paths().blockAt(layer);
+            Block b = ctx.paths().blockAt(layer);
             Parameter gamma = ParameterState.parameter(b, "gamma");
             if (gamma == null || b instanceof BatchNorm || !outputs.containsKey(layer)) {
                 continue;
@@ -96,12 +99,27 @@ public final class LayerNormRead implements Read {
                     throw new IllegalArgumentException("a gamma of " + size + " entries on an output whose last"
                             + " axis has " + width + ": not a LayerNorm-type norm over its last axis");
                 }
-                ctx.add(read(layer, ParameterState.values(gamma), calls, ctx.scratch()));
+                norms.add(new Norm(layer, ParameterState.values(gamma), calls, null));
             } catch (RuntimeException e) {
-                ctx.fail(layer, name(), e);
+                norms.add(new Norm(layer, null, null, e));
             }
         }
+        return c -> {
+            for (Norm n : norms) {
+                try {
+                    if (n.failure() != null) {
+                        throw n.failure();
+                    }
+                    c.add(read(n.layer(), n.gamma(), n.calls(), c.scratch()));
+                } catch (RuntimeException e) {
+                    c.fail(n.layer(), name(), e);
+                }
+            }
+        };
     }
+
+    /** One norm as captured: its {@code γ} and recorded outputs, or why it cannot be read. */
+    private record Norm(String layer, double[] gamma, List<NDArray> calls, RuntimeException failure) {}
 
     /**
      * The inverse-scale direction {@code u = γ⁻¹ / ‖γ⁻¹‖}.

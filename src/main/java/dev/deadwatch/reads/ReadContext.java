@@ -2,6 +2,7 @@ package dev.deadwatch.reads;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.loss.Loss;
+import dev.deadwatch.capture.BlockPaths;
 import dev.deadwatch.capture.FeatureAxes;
 import dev.deadwatch.capture.ModelProbe;
 import dev.deadwatch.capture.TapSession;
@@ -21,6 +22,10 @@ import java.util.function.Predicate;
  * loss, the activations of every tapped layer (recorded by one forward pass, on first use), the
  * results of the reads that ran before, and the monitor's budget. Not thread-safe: one suite
  * run uses it on one thread, then closes it.
+ *
+ * <p>{@link #detach()} hands what was captured (the activations, the arrays kept in
+ * {@link #keep()}) to a context without the model, on which the rest of {@linkplain SplitRead split
+ * reads} runs on another thread: its {@link #probe()} throws.
  */
 public final class ReadContext implements AutoCloseable {
 
@@ -33,7 +38,10 @@ public final class ReadContext implements AutoCloseable {
     private final Map<String, Integer> featureAxes;
     private final List<Object> results = new ArrayList<>();
     private final Set<String> abandoned = new LinkedHashSet<>();
+    private final BlockPaths paths;
+    private final boolean detached;
     private ModelProbe.Capture activations;
+    private NDManager keep;
 
     /**
      * @param probe the model on the probe batch
@@ -66,11 +74,72 @@ public final class ReadContext implements AutoCloseable {
         this.due = Objects.requireNonNull(due, "due");
         this.fits = Objects.requireNonNull(fits, "fits");
         this.featureAxes = FeatureAxes.of(probe.paths(), this.layers, axisOverrides);
+        this.paths = probe.paths();
+        this.detached = false;
     }
 
-    /** @return the model bound to its probe batch */
+    /** The detached copy of {@code from}: its captured arrays, not its model. */
+    private ReadContext(ReadContext from) {
+        this.probe = null;
+        this.step = from.step;
+        this.loss = from.loss;
+        this.layers = from.layers;
+        this.due = from.due;
+        this.fits = from.fits;
+        this.featureAxes = from.featureAxes;
+        this.paths = from.paths;
+        this.detached = true;
+        this.activations = from.activations;
+        this.keep = from.keep;
+        from.activations = null;
+        from.keep = null;
+    }
+
+    /**
+     * Hands the recorded activations and the arrays kept in {@link #keep()} to a new context
+     * without the model (and without the results added so far); this one keeps neither.
+     *
+     * @return the detached context, to close when its reads are done (on any thread)
+     */
+    public ReadContext detach() {
+        return new ReadContext(this);
+    }
+
+    /** @return whether this context is detached from the model ({@link #detach()}) */
+    public boolean detached() {
+        return detached;
+    }
+
+    /**
+     * @return the model bound to its probe batch
+     * @throws IllegalStateException on a detached context: the part of a read that runs off the
+     *     training thread has no model to use
+     */
     public ModelProbe probe() {
+        if (detached) {
+            throw new IllegalStateException("a detached read context has no model: the part of a split read that"
+                    + " runs off the training thread uses only what its capture kept");
+        }
         return probe;
+    }
+
+    /** @return the model's block paths (structure only: which blocks, their parameters and shapes) */
+    public BlockPaths paths() {
+        return paths;
+    }
+
+    /**
+     * A manager for arrays a read captures to use after the model has moved on (on a detached
+     * context): it lives as long as this context or the one detached from it.
+     *
+     * @return the manager (created on first use)
+     */
+    public NDManager keep() {
+        if (keep == null) {
+            keep = NDManager.newBaseManager();
+            keep.setName("deadwatch-captured");
+        }
+        return keep;
     }
 
     /** @return the training step of the snapshot */
@@ -142,6 +211,10 @@ public final class ReadContext implements AutoCloseable {
 
     private ModelProbe.Capture capture() {
         if (activations == null) {
+            if (detached) {
+                throw new IllegalStateException("the activations of a detached read context were not recorded"
+                        + " before it was detached, or were released");
+            }
             Set<String> all = new LinkedHashSet<>(layers);
             activations = probe.capture(all, all, Set.of(), false); // inputs too: what a layer's input lacks
         }
@@ -209,5 +282,9 @@ public final class ReadContext implements AutoCloseable {
     @Override
     public void close() {
         releaseActivations();
+        if (keep != null) {
+            keep.close();
+            keep = null;
+        }
     }
 }

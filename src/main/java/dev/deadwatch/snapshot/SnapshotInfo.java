@@ -4,6 +4,7 @@ import ai.djl.training.loss.Loss;
 import com.google.gson.JsonElement;
 import dev.deadwatch.capture.OutputMetric;
 import dev.deadwatch.capture.Precision;
+import dev.deadwatch.census.CensusRead;
 import dev.deadwatch.detectors.Detector;
 import dev.deadwatch.export.Json;
 import java.util.ArrayList;
@@ -32,11 +33,14 @@ import java.util.Map;
  * @param reads every read of the monitor, in order (added reads included)
  * @param ran the reads that ran to their end on this snapshot
  * @param exported what the live monitor exported for this read
+ * @param orderCandidates order-read candidates read per layer at most ({@code null} in older
+ *     snapshots: the default)
+ * @param orderCandidatesTotal order-read candidates read per snapshot at most (likewise)
  */
 public record SnapshotInfo(int format, String version, String run, String model, long step, String precision,
         String outputMetric, String loss, int maxRows, long seed, boolean fisher, double epsDead, double floor,
         List<DetectorSpec> detectors, Map<String, Integer> featureAxes, List<String> reads, List<String> ran,
-        Exported exported) {
+        Exported exported, Integer orderCandidates, Integer orderCandidatesTotal) {
 
     /** The snapshot format this build writes and reads. */
     public static final int FORMAT = 1;
@@ -47,6 +51,8 @@ public record SnapshotInfo(int format, String version, String run, String model,
         featureAxes = featureAxes == null ? Map.of() : Map.copyOf(featureAxes);
         reads = reads == null ? List.of() : List.copyOf(reads);
         ran = ran == null ? List.of() : List.copyOf(ran);
+        orderCandidates = orderCandidates == null ? CensusRead.DEFAULT_MAX_PER_LAYER : orderCandidates;
+        orderCandidatesTotal = orderCandidatesTotal == null ? CensusRead.DEFAULT_MAX_TOTAL : orderCandidatesTotal;
     }
 
     /** @return the precision of the reads */

@@ -138,7 +138,8 @@ public final class SnapshotReader {
         List<String> notes = new ArrayList<>();
         ReadSuite suite;
         try {
-            suite = new ReadSuite(ReadSuite.defaults(info.maxRows(), info.createDetectors(), info.seed(), info.fisher()),
+            suite = new ReadSuite(ReadSuite.defaults(info.maxRows(), info.createDetectors(), info.seed(), info.fisher(),
+                    info.orderCandidates(), info.orderCandidatesTotal()),
                     ReadSuite.ReadObserver.NONE, info.featureAxes());
         } catch (IllegalArgumentException e) {
             throw new SnapshotException(snapshot.file(Snapshot.INFO), e.getMessage(), e);

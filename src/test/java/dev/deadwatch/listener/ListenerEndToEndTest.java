@@ -43,6 +43,7 @@ class ListenerEndToEndTest {
         {"deadwatch_layernorm_gamma_min_abs", "layer"},
         {"deadwatch_layernorm_extra_dead", "layer"},
         {"deadwatch_directions", "layer", "order"},
+        {"deadwatch_order_candidates", "layer", "set"},
         {"deadwatch_learning_coefficient_dead", "layer"},
         {"deadwatch_regime", "layer"},
         {"deadwatch_regime_changes_total", "layer", "kind"},
@@ -108,6 +109,8 @@ class ListenerEndToEndTest {
             assertThat(value(end, "deadwatch_reads_skipped_total", "reason=\"error\"")).isZero();
             assertThat(series(end, "deadwatch_dead_directions_profile")).anyMatch(l -> l.contains("eps=\"1e-6\""));
             assertThat(series(end, "deadwatch_directions")).anyMatch(l -> l.contains("order=\"preasymptotic\""));
+            assertThat(series(end, "deadwatch_order_candidates")).anyMatch(l -> l.contains("set=\"found\""))
+                    .anyMatch(l -> l.contains("set=\"read\""));
             assertThat(series(end, "deadwatch_regime_changes_total")).anyMatch(l -> l.contains("kind=\"kernel_lost\""));
             // every snapshot is either read or dropped as busy (queue of one), never lost
             double busy = value(end, "deadwatch_reads_skipped_total", "reason=\"busy\"");

@@ -184,7 +184,7 @@ class SnapshotFilesTest {
         double[] counted = new double[3];
         String log = stderrOf(() -> {
             try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(5).optBudget(1.0)
-                    .optRegistry(reg).optOutputDirectory(dir).build()) {
+                    .optWaitForReads(true).optRegistry(reg).optOutputDirectory(dir).build()) {
                 TinyRun.train(30, monitor);
                 counted[0] = monitor.timeline().size();
                 counted[1] = reg.get("deadwatch.snapshot.write.failures").counter().count();

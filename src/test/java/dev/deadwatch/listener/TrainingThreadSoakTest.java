@@ -28,7 +28,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Issue 12 item 6: without a block factory (the agent's only mode) every read runs on the model
- * itself, on the training thread, with the Fisher side on. A read must leave no NDArray behind in
+ * itself, its capture on the training thread and its rest on the worker, with the Fisher side on. A read must leave no NDArray behind in
  * the model's managers, which live until {@code trainer.close()}: the live-array count and the
  * heap are measured during training, after an early read and after the last one. (Before the fix
  * each read left 14: a {@code getGradient()} wrapper per parameter twice in the model's manager,
@@ -78,12 +78,13 @@ class TrainingThreadSoakTest {
         AtomicInteger fisherReads = new AtomicInteger();
         Meter meter = new Meter(reads);
         try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(1).optOrderEvery(Integer.MAX_VALUE)
-                .optBudget(1.0).optProbeSize(SAMPLES).optTimelineSize(1).optRegistry(reg)
+                .optBudget(1.0).optWaitForReads(true).optProbeSize(SAMPLES).optTimelineSize(1).optRegistry(reg)
                 .optOnReport(r -> {
                     if (r.dds().stream().anyMatch(d -> d.side() == Side.FISHER)) {
                         fisherReads.incrementAndGet();
                     }
                 }).build()) {
+            meter.monitor = monitor;
             train(reads, monitor, meter);
             assertThat(reg.get("deadwatch.reads.skipped").tag("reason", "error").counter().count())
                     .as("reads that failed").isZero();
@@ -104,6 +105,7 @@ class TrainingThreadSoakTest {
         int arraysAtEnd;
         long heapAtBaseline;
         long heapAtEnd;
+        DeadwatchListener monitor;
 
         Meter(int last) {
             this.last = last;
@@ -113,6 +115,11 @@ class TrainingThreadSoakTest {
         public void onTrainingBatch(Trainer trainer, BatchData batchData) {
             step++;
             if (step == WARM_READS || step == last) {
+                try {
+                    monitor.awaitWorker(); // the rest of every read so far done: nothing in flight
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
                 int arrays = liveArrays();
                 long heap = usedHeapAfterGc();
                 if (step == WARM_READS) {

@@ -49,7 +49,7 @@ class SnapshotReaderTest {
         Exported none = new Exported(7, Map.of(), Map.of(), Map.of(), -1, Map.of(), Map.of(), Map.of());
         return new SnapshotInfo(format, "test", "run", "model", 7, "float64", "IDENTITY", L2Loss.class.getName(), 4096, 0,
                 true, Spectrum.EPS_DEAD, Spectrum.DEFAULT_FLOOR, detectors, Map.of(),
-                List.of("fisher", "layernorm", "batchnorm", "dds", "order"), ran, none);
+                List.of("fisher", "layernorm", "batchnorm", "dds", "order"), ran, none, null, null);
     }
 
     /** Writes a snapshot of a freshly initialized block; {@code inputs} replaces the encoded probe inputs when given. */
@@ -142,7 +142,7 @@ class SnapshotReaderTest {
         SnapshotInfo i = info(SnapshotInfo.FORMAT, List.of());
         SnapshotInfo withLive = new SnapshotInfo(i.format(), i.version(), i.run(), i.model(), i.step(), i.precision(),
                 i.outputMetric(), i.loss(), i.maxRows(), i.seed(), i.fisher(), i.epsDead(), i.floor(), i.detectors(),
-                i.featureAxes(), i.reads(), i.ran(), live);
+                i.featureAxes(), i.reads(), i.ran(), live, i.orderCandidates(), i.orderCandidatesTotal());
         ReadReport empty = new ReadReport(7, List.of(), Set.of(), Map.of());
         assertThat(new Reread(withLive, empty, again, List.of()).differences()).containsExactly(
                 "dead: exported {01Linear=2}, read again {01Linear=1}", "orders: exported {01Linear=3,3}, read again {01Linear=3}");

@@ -46,13 +46,16 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--overhead-steps", defaultValue = "2000", description = "Steps per overhead run (default: ${DEFAULT-VALUE}).")
     private int overheadSteps;
 
-    @Option(names = "--only", description = "Run one part only: overhead, growth, sgld or minilm (default: all); its section "
+    @Option(names = "--only", description = "Run one part only: overhead, growth, sgld, minilm or pauses (default: all); its section "
             + "replaces the one of the same heading in the report file, the others kept.")
     private String only;
 
     @Option(names = "--minilm-repeats", defaultValue = "3", description = "Timed repeats of the MiniLM section, each "
             + "eigensolver once per repeat (default: ${DEFAULT-VALUE}).")
     private int minilmRepeats;
+
+    @Option(names = "--pause-steps", defaultValue = "24", description = "Training steps per run of the pauses section (default: ${DEFAULT-VALUE}).")
+    private int pauseSteps;
 
     @Option(names = "--sgld-epsilon", defaultValue = "5e-4", description = "SGLD step ε (default: ${DEFAULT-VALUE}).")
     private double epsilon;
@@ -66,7 +69,7 @@ public final class BenchCommand implements Callable<Integer> {
     /** Probe samples of the read-cost and DDS-against-SGLD sections. */
     static final int PROBE = 256;
     /** The sections, as {@code --only} names them. */
-    static final List<String> SECTIONS = List.of("overhead", "growth", "sgld", "minilm");
+    static final List<String> SECTIONS = List.of("overhead", "growth", "sgld", "minilm", "pauses");
 
     /**
      * Puts a section run alone into an existing report: it replaces the section of the same
@@ -133,6 +136,9 @@ public final class BenchCommand implements Callable<Integer> {
         }
         if (only == null || only.equals("minilm")) {
             new MiniLmReadBench(minilmRepeats).write(md);
+        }
+        if (only == null || only.equals("pauses")) {
+            new PauseMemoryBench(pauseSteps, Math.min(repeats, 3)).write(md);
         }
         String report = md.toString();
         if (only != null && Files.exists(out)) {

@@ -1,0 +1,51 @@
+package dev.deadwatch.listener;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.nn.Block;
+import ai.djl.nn.Parameter;
+import ai.djl.util.Pair;
+import dev.deadwatch.capture.GradMode;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The model's parameters copied at a snapshot on their way to the replica: in the model's own
+ * type and in native memory (one copy of the parameters, no float64 copy on the Java heap), freed
+ * as soon as the worker has converted them into the replica's storage.
+ *
+ * @param manager owns the copies
+ * @param arrays one copy per parameter, in {@code getParameters()} order
+ */
+record StagedParameters(NDManager manager, List<NDArray> arrays) implements AutoCloseable {
+
+    /**
+     * @param block the model's block
+     * @param parent manager under which the copies' manager is made
+     * @return copies of its parameters, without autograd history
+     */
+    static StagedParameters of(Block block, NDManager parent) {
+        NDManager m = parent.newSubManager();
+        m.setName("deadwatch-staged");
+        List<NDArray> arrays = new ArrayList<>();
+        try {
+            GradMode.off(() -> {
+                for (Pair<String, Parameter> p : block.getParameters()) {
+                    NDArray c = p.getValue().getArray().duplicate();
+                    c.attach(m);
+                    arrays.add(c);
+                }
+                return null;
+            });
+        } catch (RuntimeException e) {
+            m.close();
+            throw e;
+        }
+        return new StagedParameters(m, List.copyOf(arrays));
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}
