@@ -1,7 +1,5 @@
 package dev.deadwatch.export;
 
-import dev.deadwatch.census.Census;
-import dev.deadwatch.order.OrderSample;
 import dev.deadwatch.linalg.Spectrum;
 import dev.deadwatch.monitor.ReadReport;
 import dev.deadwatch.reads.BatchNormResult;
@@ -19,13 +17,10 @@ import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
@@ -67,10 +62,7 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
     private final Map<String, Counter> skipped = new LinkedHashMap<>();
     private final Map<String, Timer> readTimers = new ConcurrentHashMap<>();
     private final RegimeMeters regimeMeters = new RegimeMeters();
-    /** Layers that have had an order read with candidates: their class counts stay, 0 when a newer read has none. */
-    private final Set<String> censusLayers = new LinkedHashSet<>();
-    /** Layer → its newest census: a layer the order read's sample left for another time keeps it. */
-    private final Map<String, Census> censusKept = new HashMap<>();
+    private final CensusRows censusRows = new CensusRows();
     private volatile MeterRegistry registry;
     private boolean accuracy;
     private Counter snapshots;
@@ -312,44 +304,13 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
         rows(bnDeadChannels, bns, bnLayer, BatchNormResult::deadChannels);
         report.failures().forEach(f -> skipped("layer"));
         if (report.orderRead()) {
-            publishCensus(report.census(), report.orderSamples());
+            censusRows.update(report.census(), report.orderSamples());
+            orderCandidates.register(censusRows.sizes(), true);
+            directions.register(censusRows.classes(), true);
+            lambdaDead.register(censusRows.lambdaDead(), true);
         }
         report.seconds().forEach(this::readTime);
         step.value = report.step();
-    }
-
-    private void publishCensus(Map<String, Census> census, List<OrderSample> samples) {
-        Map<String, OrderSample> sampled = new HashMap<>();
-        samples.forEach(o -> sampled.put(o.layer(), o));
-        censusLayers.addAll(census.keySet());
-        censusLayers.addAll(sampled.keySet());
-        for (String l : censusLayers) {
-            OrderSample o = sampled.get(l);
-            if (o == null || o.read() > 0) { // read this time, or no longer a candidate: its census is new
-                censusKept.remove(l);
-                if (census.containsKey(l)) {
-                    censusKept.put(l, census.get(l));
-                }
-            } // a layer left for another time keeps its last census
-        }
-        List<Row<?>> sizes = new ArrayList<>();
-        for (String l : censusLayers) {
-            OrderSample o = sampled.get(l);
-            sizes.add(Row.of(Tags.of("layer", l, "set", "found"), o == null ? 0 : o.found()));
-            sizes.add(Row.of(Tags.of("layer", l, "set", "read"), o == null ? 0 : o.read()));
-        }
-        orderCandidates.register(sizes, true);
-        List<Row<?>> classes = new ArrayList<>();
-        List<Row<?>> lambda = new ArrayList<>();
-        for (String l : censusLayers) {
-            Census c = censusKept.get(l);
-            for (String label : ORDER_LABELS) {
-                classes.add(Row.of(Tags.of("layer", l, "order", label), c == null ? 0 : c.count(label)));
-            }
-            lambda.add(Row.of(Tags.of("layer", l), c == null ? 0 : c.lambdaDead()));
-        }
-        directions.register(classes, true);
-        lambdaDead.register(lambda, true);
     }
 
     /** @return the eps label, e.g. {@code 1e-4} */

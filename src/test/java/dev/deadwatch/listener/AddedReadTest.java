@@ -48,7 +48,7 @@ class AddedReadTest {
         for (boolean replica : new boolean[] {false, true}) {
             SimpleMeterRegistry reg = new SimpleMeterRegistry();
             List<ReadReport> reports = new CopyOnWriteArrayList<>();
-            DeadwatchListenerBuilder b = DeadwatchListener.builder().optInterval(10).optBudget(1.0)
+            DeadwatchListenerBuilder b = DeadwatchListener.builder().optInterval(10).optBudget(1.0).optWaitForReads(true)
                     .optRegistry(reg).optRead(new WeightNormRead()).optOnReport(reports::add);
             if (replica) {
                 b.optBlockFactory(TinyRun::block);

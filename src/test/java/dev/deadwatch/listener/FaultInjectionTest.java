@@ -43,7 +43,7 @@ class FaultInjectionTest {
     void aFailingReadLeavesTrainingUnchangedAndIsCounted(String failing, boolean replica) throws Exception {
         SimpleMeterRegistry reg = new SimpleMeterRegistry();
         List<String> started = new ArrayList<>();
-        DeadwatchListenerBuilder b = DeadwatchListener.builder().optInterval(INTERVAL).optOrderEvery(1).optBudget(1.0)
+        DeadwatchListenerBuilder b = DeadwatchListener.builder().optInterval(INTERVAL).optOrderEvery(1).optBudget(1.0).optWaitForReads(true)
                 .optRegistry(reg).optReadObserver(read -> {
                     synchronized (started) {
                         started.add(read);

@@ -48,7 +48,7 @@ class HalfPrecisionModelTest {
         List<ReadReport> reports = new ArrayList<>();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         PrintStream stderr = System.err;
-        try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(5).optOrderEvery(1).optBudget(1.0)
+        try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(5).optOrderEvery(1).optBudget(1.0).optWaitForReads(true)
                 .optRegistry(reg).optOnReport(reports::add).build()) {
             String monitored;
             System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
@@ -75,7 +75,7 @@ class HalfPrecisionModelTest {
     void withABlockFactoryAFloat16ModelIsReadOnAFloat64ReplicaLeavingNoArrayInTheModel() throws Exception {
         SimpleMeterRegistry reg = new SimpleMeterRegistry();
         ModelArrays arrays = new ModelArrays();
-        try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(1).optOrderEvery(1000).optBudget(1.0)
+        try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(1).optOrderEvery(1000).optBudget(1.0).optWaitForReads(true)
                 .optBlockFactory(TinyRun::block).optRegistry(reg).build()) {
             train(monitor, arrays);
             monitor.drain();

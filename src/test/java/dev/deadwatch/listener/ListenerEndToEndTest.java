@@ -65,7 +65,7 @@ class ListenerEndToEndTest {
     @Test
     void scrapeDuringARealRunFindsEveryContractNameWithItsLabels() throws Exception {
         DeadwatchListener monitor = DeadwatchListener.builder()
-                .optInterval(5).optOrderEvery(2).optBudget(1.0)
+                .optInterval(5).optOrderEvery(2).optBudget(1.0).optWaitForReads(true)
                 .optBlockFactory(TinyRun::block)
                 .optRunId("e2e")
                 .optPrometheusEndpoint("127.0.0.1", 0)
@@ -155,7 +155,7 @@ class ListenerEndToEndTest {
         SimpleMeterRegistry reg = new SimpleMeterRegistry();
         List<String> seen = new ArrayList<>();
         try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(5).optOrderEvery(1)
-                .optBudget(1.0).optRegistry(reg).optDetectors(List.of(broken))
+                .optBudget(1.0).optWaitForReads(true).optRegistry(reg).optDetectors(List.of(broken))
                 .optOnReport(r -> seen.add("report")).build()) {
             String monitored = TinyRun.train(30, monitor);
             assertThat(monitored).as("final weights with a failing monitor").isEqualTo(unmonitored);
@@ -200,7 +200,7 @@ class ListenerEndToEndTest {
         String unmonitored = TinyRun.train(30);
         SimpleMeterRegistry reg = new SimpleMeterRegistry();
         try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(5).optOrderEvery(1)
-                .optBudget(1.0).optRegistry(reg).build()) {
+                .optBudget(1.0).optWaitForReads(true).optRegistry(reg).build()) {
             String monitored = TinyRun.train(30, monitor);
             assertThat(monitored).as("every read (order, Fisher) restores bit-exactly").isEqualTo(unmonitored);
             assertThat(monitor.timeline()).hasSize(6);

@@ -53,7 +53,7 @@ class ProbeOfOneTest {
     void batchesOfOneSampleMakeAProbeOverSeveralBatches() {
         SimpleMeterRegistry reg = new SimpleMeterRegistry();
         try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(INTERVAL).optBudget(1.0)
-                .optOrderEvery(1000).optProbeSize(8).optRegistry(reg).build()) {
+                .optOrderEvery(1000).optProbeSize(8).optWaitForReads(true).optRegistry(reg).build()) {
             Training.run(TinyRun::block, new Shape(1, TinyRun.FEATURES), TinyRun.CLASSES, 16, STEPS, 0.01f,
                     b -> { }, monitor);
             assertThat(reg.get("deadwatch.reads.skipped").tag("reason", "error").counter().count()).isZero();

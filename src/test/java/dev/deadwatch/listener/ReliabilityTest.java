@@ -105,7 +105,7 @@ class ReliabilityTest {
         List<RegimeChange> changes = new ArrayList<>();
         java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
         java.io.PrintStream stderr = System.err;
-        try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(5).optOrderEvery(1).optBudget(1.0)
+        try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(5).optOrderEvery(1).optBudget(1.0).optWaitForReads(true)
                 .optPersist(1).optRegistry(reg).optOnRegimeChange(changes::add).build()) {
             String checksum;
             System.setErr(new java.io.PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8));
@@ -133,7 +133,7 @@ class ReliabilityTest {
     void everyReadOnTheFloat64ReplicaLeavesTrainingBitIdentical() throws Exception {
         String unmonitored = TinyRun.train(40);
         SimpleMeterRegistry reg = new SimpleMeterRegistry();
-        try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(5).optOrderEvery(1).optBudget(1.0)
+        try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(5).optOrderEvery(1).optBudget(1.0).optWaitForReads(true)
                 .optBlockFactory(TinyRun::block).optRegistry(reg).build()) {
             String monitored = TinyRun.train(40, monitor);
             assertThat(monitored).as("final weights with every read, replica path").isEqualTo(unmonitored);
@@ -212,7 +212,7 @@ class ReliabilityTest {
     void snapshotFilesAreOneFolderPerReadInTheRunsFolderAndOnlyTheLastNAreKept() throws Exception {
         Path dir = tmp.resolve("snapshots");
         try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(5).optBudget(1.0)
-                .optOutputDirectory(dir).optKeepSnapshots(2).optRunId("kept").build()) {
+                .optWaitForReads(true).optOutputDirectory(dir).optKeepSnapshots(2).optRunId("kept").build()) {
             TinyRun.train(30, monitor);
         }
         try (Stream<Path> files = Files.list(dir.resolve("kept"))) {
@@ -298,7 +298,7 @@ class ReliabilityTest {
     @Test
     void theTimelineKeepsOnlyItsNewestRows() throws Exception {
         try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(1).optOrderEvery(1000).optBudget(1.0)
-                .optFisher(false).optTimelineSize(5).build()) {
+                .optFisher(false).optTimelineSize(5).optWaitForReads(true).build()) {
             TinyRun.train(12, monitor);
             assertThat(monitor.timeline()).extracting(TimelineRow::step).containsExactly(8L, 9L, 10L, 11L, 12L);
             assertThat(monitor.snapshots()).isEqualTo(12);
@@ -309,9 +309,9 @@ class ReliabilityTest {
     @Test
     void aSecondMonitorOfTheSameRunInOneRegistryIsRefusedNotMerged() throws Exception {
         SimpleMeterRegistry reg = new SimpleMeterRegistry();
-        try (DeadwatchListener first = DeadwatchListener.builder().optInterval(5).optBudget(1.0).optRegistry(reg)
+        try (DeadwatchListener first = DeadwatchListener.builder().optInterval(5).optBudget(1.0).optWaitForReads(true).optRegistry(reg)
                 .optRunId("same").build();
-                DeadwatchListener second = DeadwatchListener.builder().optInterval(5).optBudget(1.0).optRegistry(reg)
+                DeadwatchListener second = DeadwatchListener.builder().optInterval(5).optBudget(1.0).optWaitForReads(true).optRegistry(reg)
                         .optRunId("same").build()) {
             TinyRun.train(20, first, second);
             // the first counts its own 4 snapshots; the second switched itself off instead of adding its own

@@ -51,7 +51,7 @@ class SnapshotFilesTest {
         Path dir = tmp.resolve("out");
         List<ReadReport> live = Collections.synchronizedList(new ArrayList<>());
         List<TimelineRow> rows;
-        try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(5).optOrderEvery(2).optBudget(1.0)
+        try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(5).optOrderEvery(2).optBudget(1.0).optWaitForReads(true)
                 .optBlockFactory(TinyRun::block).optOutputDirectory(dir).optKeepSnapshots(10).optRunId("back")
                 .optOnReport(live::add).build()) {
             TinyRun.train(30, monitor);
@@ -101,7 +101,7 @@ class SnapshotFilesTest {
     void aFloat32RunReadsBackInFloat32() throws Exception {
         Path dir = tmp.resolve("out");
         List<TimelineRow> rows;
-        try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(10).optOrderEvery(1).optBudget(1.0)
+        try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(10).optOrderEvery(1).optBudget(1.0).optWaitForReads(true)
                 .optOutputDirectory(dir).optRunId("f32").build()) {
             TinyRun.train(20, monitor);
             rows = monitor.timeline();
@@ -120,7 +120,7 @@ class SnapshotFilesTest {
     @Test
     void aFlippedByteOrATruncatedFileIsRejectedNamingTheFile() throws Exception {
         Path dir = tmp.resolve("out");
-        try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(10).optBudget(1.0)
+        try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(10).optBudget(1.0).optWaitForReads(true)
                 .optBlockFactory(TinyRun::block).optOutputDirectory(dir).optRunId("bad").build()) {
             TinyRun.train(10, monitor);
         }
@@ -183,7 +183,7 @@ class SnapshotFilesTest {
         SimpleMeterRegistry reg = new SimpleMeterRegistry();
         double[] counted = new double[3];
         String log = stderrOf(() -> {
-            try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(5).optBudget(1.0)
+            try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(5).optBudget(1.0).optWaitForReads(true)
                     .optWaitForReads(true).optRegistry(reg).optOutputDirectory(dir).build()) {
                 TinyRun.train(30, monitor);
                 counted[0] = monitor.timeline().size();
@@ -214,7 +214,7 @@ class SnapshotFilesTest {
         Path dir = tmp.resolve("out");
         for (int steps : new int[] {30, 10}) {
             try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(5).optBudget(1.0)
-                    .optOutputDirectory(dir).optKeepSnapshots(2).optRunId("again").build()) {
+                    .optWaitForReads(true).optOutputDirectory(dir).optKeepSnapshots(2).optRunId("again").build()) {
                 TinyRun.train(steps, monitor);
             }
         }
