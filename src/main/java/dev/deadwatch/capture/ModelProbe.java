@@ -3,6 +3,7 @@ package dev.deadwatch.capture;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
@@ -175,21 +176,7 @@ public final class ModelProbe implements AutoCloseable {
      */
     public Capture capture(Set<String> outputsOf, Set<String> inputsOf, Set<String> gradientProbes,
             boolean training) {
-        NDManager scoped = manager.newSubManager();
-        try {
-            NDList in = copyInto(inputs, scoped);
-            NDList out;
-            TapSession session = TapSession.open(paths, outputsOf, inputsOf, gradientProbes, scoped);
-            try {
-                out = forward(scoped, in, training);
-            } finally {
-                session.close();
-            }
-            return new Capture(scoped, session, out, labels);
-        } catch (RuntimeException e) {
-            scoped.close();
-            throw e;
-        }
+        return capture(outputsOf, inputsOf, gradientProbes, training, Integer.MAX_VALUE);
     }
 
     /**
@@ -205,21 +192,18 @@ public final class ModelProbe implements AutoCloseable {
         if (samples < 1) {
             throw new IllegalArgumentException("samples must be >= 1, got " + samples);
         }
+        return capture(outputsOf, inputsOf, Set.of(), false, samples);
+    }
+
+    private Capture capture(Set<String> outputsOf, Set<String> inputsOf, Set<String> gradientProbes, boolean training,
+            int samples) {
         NDManager scoped = manager.newSubManager();
         try {
-            NDList in = new NDList(inputs.size());
-            for (NDArray a : inputs) {
-                long rows = Math.min(samples, a.getShape().get(0));
-                try (NDArray slice = a.get(new ai.djl.ndarray.index.NDIndex("0:" + rows))) {
-                    NDArray c = slice.duplicate();
-                    c.attach(scoped);
-                    in.add(c);
-                }
-            }
-            TapSession session = TapSession.open(paths, outputsOf, inputsOf, Set.of(), scoped);
+            NDList in = samples == Integer.MAX_VALUE ? copyInto(inputs, scoped) : firstSamples(samples, scoped);
+            TapSession session = TapSession.open(paths, outputsOf, inputsOf, gradientProbes, scoped);
             NDList out;
             try {
-                out = forward(scoped, in, false);
+                out = forward(scoped, in, training);
             } finally {
                 session.close();
             }
@@ -228,6 +212,20 @@ public final class ModelProbe implements AutoCloseable {
             scoped.close();
             throw e;
         }
+    }
+
+    /** @return copies of the probe's first {@code samples} samples, in {@code scoped} */
+    private NDList firstSamples(int samples, NDManager scoped) {
+        NDList in = new NDList(inputs.size());
+        for (NDArray a : inputs) {
+            long rows = Math.min(samples, a.getShape().get(0));
+            try (NDArray slice = a.get(new NDIndex("0:" + rows))) {
+                NDArray c = slice.duplicate();
+                c.attach(scoped);
+                in.add(c);
+            }
+        }
+        return in;
     }
 
     private NDList forward(NDManager scoped, NDList in, boolean training) {

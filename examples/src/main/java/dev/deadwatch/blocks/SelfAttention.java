@@ -1,6 +1,5 @@
 package dev.deadwatch.blocks;
 
-import dev.deadwatch.capture.EngineScalar;
 import dev.deadwatch.detectors.QueryKeyAttention;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -65,30 +64,16 @@ public final class SelfAttention extends AbstractBlock implements QueryKeyAttent
     protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training,
             PairList<String, Object> params) {
         NDArray x = inputs.head();
-        long b = x.getShape().get(0);
         long s = x.getShape().get(1);
-        long hd = width / heads;
-        NDArray q = split(query.forward(ps, new NDList(x), training).head(), b, s, hd);
-        NDArray k = split(key.forward(ps, new NDList(x), training).head(), b, s, hd);
-        NDArray v = split(value.forward(ps, new NDList(x), training).head(), b, s, hd);
-        NDArray scores;
-        // an engine-owned divisor, not div(Number): see EngineScalar and docs/findings.md
-        try (NDArray scale = EngineScalar.of(x.getManager(), Math.sqrt(hd), DataType.FLOAT64)) {
-            scores = q.matMul(k.transpose(0, 1, 3, 2)).div(scale);
-        }
+        NDArray mask = null;
         if (causal) {
-            NDManager m = x.getManager();
-            NDArray pos = m.arange(0, (int) s, 1, DataType.INT64);
-            NDArray mask = pos.reshape(1, s).gt(pos.reshape(s, 1)).toType(x.getDataType(), false)
-                    .mul(-1e9);
-            scores = scores.add(mask);
+            NDArray pos = x.getManager().arange(0, (int) s, 1, DataType.INT64);
+            mask = pos.reshape(1, s).gt(pos.reshape(s, 1)).toType(x.getDataType(), false).mul(-1e9);
         }
-        NDArray attended = scores.softmax(-1).matMul(v).transpose(0, 2, 1, 3).reshape(b, s, width);
+        NDArray attended = ScaledDotProduct.attend(query.forward(ps, new NDList(x), training).head(),
+                key.forward(ps, new NDList(x), training).head(), value.forward(ps, new NDList(x), training).head(),
+                heads, mask);
         return output.forward(ps, new NDList(attended), training);
-    }
-
-    private NDArray split(NDArray a, long b, long s, long hd) {
-        return a.reshape(b, s, heads, hd).transpose(0, 2, 1, 3);
     }
 
     @Override

@@ -9,7 +9,7 @@ import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.core.Linear;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
-import dev.deadwatch.capture.EngineScalar;
+import dev.deadwatch.blocks.ScaledDotProduct;
 import dev.deadwatch.detectors.QueryKeyAttention;
 
 /**
@@ -62,27 +62,9 @@ public final class BertSelfAttention extends AbstractBlock implements QueryKeyAt
     protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training,
             PairList<String, Object> params) {
         NDArray x = inputs.head();
-        long n = x.getShape().get(0);
-        long t = x.getShape().get(1);
-        long hd = hidden / heads;
-        NDArray q = split(query.forward(ps, new NDList(x), training).head(), n, t, hd);
-        NDArray k = split(key.forward(ps, new NDList(x), training).head(), n, t, hd);
-        NDArray v = split(value.forward(ps, new NDList(x), training).head(), n, t, hd);
-        NDArray scores;
-        // an engine-owned divisor: DJL's div(Number) hands autograd a scalar it frees before the
-        // backward pass reads it (docs/findings.md), which made every gradient upstream garbage
-        try (NDArray scale = EngineScalar.of(x.getManager(), Math.sqrt(hd), DataType.FLOAT64)) {
-            scores = q.matMul(k.transpose(0, 1, 3, 2)).div(scale);
-        }
-        if (inputs.size() > 1) {
-            scores = scores.add(inputs.get(1));
-        }
-        NDArray context = scores.softmax(-1).matMul(v).transpose(0, 2, 1, 3).reshape(n, t, hidden);
-        return new NDList(context);
-    }
-
-    private NDArray split(NDArray a, long n, long t, long hd) {
-        return a.reshape(n, t, heads, hd).transpose(0, 2, 1, 3);
+        return new NDList(ScaledDotProduct.attend(query.forward(ps, new NDList(x), training).head(),
+                key.forward(ps, new NDList(x), training).head(), value.forward(ps, new NDList(x), training).head(),
+                heads, inputs.size() > 1 ? inputs.get(1) : null));
     }
 
     @Override
