@@ -28,7 +28,7 @@ public final class DemoCommand implements Callable<Integer> {
 
 
     @Parameters(index = "0", arity = "0..1", defaultValue = "grokking",
-            paramLabel = "grokking|node-death|layernorm|minilm", description = "Which example (default: ${DEFAULT-VALUE}).")
+            paramLabel = "grokking|transformer|node-death|layernorm|minilm", description = "Which example (default: ${DEFAULT-VALUE}).")
     private String example;
 
     @Option(names = "--port", defaultValue = "9400", description = "Metrics port, 0 for any free one (default: ${DEFAULT-VALUE}).")
@@ -67,6 +67,7 @@ public final class DemoCommand implements Callable<Integer> {
         Settings s = new Settings(steps, interval, host, port, out, null, true, seed, null);
         DeadwatchListener monitor;
         String title;
+        Report.Extras extras = null;
         switch (example) {
             case "node-death" -> {
                 NodeDeath.Result r = NodeDeath.run(s);
@@ -79,6 +80,14 @@ public final class DemoCommand implements Callable<Integer> {
                 monitor = r.monitor();
                 printChanges(r.changes());
                 title = "grokking: modular addition mod " + Grokking.MODULUS;
+            }
+            case "transformer" -> {
+                TransformerGrokking.Result r = TransformerGrokking.run(s);
+                monitor = r.monitor();
+                printChanges(r.changes());
+                title = "grokking: one-layer transformer, modular addition mod " + TransformerGrokking.MODULUS;
+                extras = r.extras();
+                System.out.print(r.summary());
             }
             case "layernorm" -> {
                 LayerNormTwins.Result r = LayerNormTwins.run(s);
@@ -94,7 +103,7 @@ public final class DemoCommand implements Callable<Integer> {
                 System.out.print(dev.deadwatch.minilm.MiniLmDemo.summary(r));
             }
             default -> throw new ParameterException(spec.commandLine(),
-                    "example must be grokking, node-death, layernorm or minilm, got '" + example + "'");
+                    "example must be grokking, transformer, node-death, layernorm or minilm, got '" + example + "'");
         }
         try (monitor) {
             List<TimelineRow> rows = monitor.timeline();
@@ -108,7 +117,7 @@ public final class DemoCommand implements Callable<Integer> {
                             }
                         });
                     });
-            Path chart = Report.write(out, title, rows);
+            Path chart = Report.write(out, title, rows, extras);
             System.out.printf(Locale.ROOT, "run %s: %d reads, report in %s (chart %s)%n",
                     monitor.runId(), rows.size(), out.toAbsolutePath(), chart.getFileName());
             if (monitor.port() > 0) {
