@@ -134,58 +134,74 @@ public final class FisherGramRead implements SplitRead {
             throw new IllegalArgumentException("the Fisher side needs probe labels");
         }
         Set<String> paths = new LinkedHashSet<>(linearPaths);
-        Block block = probe.block();
+        int n = probe.samples();
+        Map<String, Layer> out = new LinkedHashMap<>();
+        if (paths.isEmpty()) {
+            return new Captured(out, n);
+        }
         List<NDArray> params = new ArrayList<>();
-        List<double[]> savedGrads = new ArrayList<>();
-        for (Pair<String, Parameter> p : block.getParameters()) {
+        for (Pair<String, Parameter> p : probe.block().getParameters()) {
             // the array the forward uses: a half-precision model's float32 copy carries no gradient
             NDArray a = probe.parameterArray(p.getValue());
             if (a.hasGradient()) {
                 params.add(a);
+            }
+        }
+        // the parameters stop requiring a gradient for the pass: the backward computes only the
+        // gradients of the layers' outputs (about half its work on a Linear-heavy model) and
+        // leaves the trainer's parameter gradients as they were; on another engine they are
+        // saved and written back
+        if (params.isEmpty() || !GradMode.withFrozen(params, () -> pass(probe, paths, loss, keep, out))) {
+            List<double[]> saved = new ArrayList<>();
+            for (NDArray a : params) {
                 // every getGradient() is a new wrapper registered in the parameter's manager,
                 // which lives as long as the model: closed here, or each read leaves it behind
                 try (NDArray g = a.getGradient()) {
-                    savedGrads.add(ParameterState.toDoubles(g));
+                    saved.add(ParameterState.toDoubles(g));
                 }
             }
-        }
-        int n = probe.samples();
-        Map<String, Layer> out = new LinkedHashMap<>();
-        try {
-            // autograd on this thread only: safe on the analysis worker while the trainer runs
-            GradMode.withGradient(backward -> {
-                try (ModelProbe.Capture cap = probe.capture(Set.of(), paths, paths, false)) {
-                    NDManager m = cap.manager();
-                    // DJL's L2Loss and mul(Number) hand autograd a scalar over a Java buffer the
-                    // GC may free before the backward pass (docs/findings.md): engine-owned ones
-                    Loss safe = loss instanceof L2Loss l2 ? SafeL2Loss.of(l2) : loss;
-                    NDArray raw = safe.evaluate(cap.labels(), cap.output());
-                    NDArray value = raw.mul(EngineScalar.of(m, n, raw.getDataType()));
-                    value.attach(m);
-                    backward.backward(value);
-                    for (String path : paths) {
-                        List<NDArray> ins = cap.session().inputs().get(path);
-                        List<NDArray> deltas = cap.session().probes().get(path);
-                        if (ins == null || deltas == null || ins.size() != 1 || deltas.size() != 1) {
-                            continue; // not called, or called more than once per forward: no per-layer Gram
-                        }
-                        long p = ParameterState.parameter(probe.paths().blockAt(path), "weight").getArray().size();
-                        try (NDArray delta = deltas.get(0).getGradient()) {
-                            out.put(path, new Layer(kept(ins.get(0), keep), kept(delta, keep), p));
-                        }
+            try {
+                pass(probe, paths, loss, keep, out);
+            } finally {
+                for (int i = 0; i < params.size(); i++) {
+                    // widened exactly, so writing back restores the gradient bit for bit
+                    try (NDArray g = params.get(i).getGradient()) {
+                        ParameterState.write(g, saved.get(i));
                     }
-                }
-                return out;
-            });
-        } finally {
-            for (int i = 0; i < params.size(); i++) {
-                // widened exactly, so writing back restores the gradient bit for bit
-                try (NDArray g = params.get(i).getGradient()) {
-                    ParameterState.write(g, savedGrads.get(i));
                 }
             }
         }
         return new Captured(out, n);
+    }
+
+    /** One forward and backward pass, keeping each layer's input and output gradient in {@code out}. */
+    private static void pass(ModelProbe probe, Set<String> paths, Loss loss, NDManager keep, Map<String, Layer> out) {
+        int n = probe.samples();
+        // autograd on this thread only: safe on the analysis worker while the trainer runs
+        GradMode.withGradient(backward -> {
+            try (ModelProbe.Capture cap = probe.capture(Set.of(), paths, paths, false)) {
+                NDManager m = cap.manager();
+                // DJL's L2Loss and mul(Number) hand autograd a scalar over a Java buffer the
+                // GC may free before the backward pass (docs/findings.md): engine-owned ones
+                Loss safe = loss instanceof L2Loss l2 ? SafeL2Loss.of(l2) : loss;
+                NDArray raw = safe.evaluate(cap.labels(), cap.output());
+                NDArray value = raw.mul(EngineScalar.of(m, n, raw.getDataType()));
+                value.attach(m);
+                backward.backward(value);
+                for (String path : paths) {
+                    List<NDArray> ins = cap.session().inputs().get(path);
+                    List<NDArray> deltas = cap.session().probes().get(path);
+                    if (ins == null || deltas == null || ins.size() != 1 || deltas.size() != 1) {
+                        continue; // not called, or called more than once per forward: no per-layer Gram
+                    }
+                    long p = ParameterState.parameter(probe.paths().blockAt(path), "weight").getArray().size();
+                    try (NDArray delta = deltas.get(0).getGradient()) {
+                        out.put(path, new Layer(kept(ins.get(0), keep), kept(delta, keep), p));
+                    }
+                }
+            }
+            return out;
+        });
     }
 
     /** @return a copy of {@code a} in {@code keep}, without autograd history */

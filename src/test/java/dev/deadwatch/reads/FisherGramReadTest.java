@@ -137,6 +137,60 @@ class FisherGramReadTest {
         }
     }
 
+    /**
+     * On the training model the Fisher pass freezes the parameters (PyTorch): its backward adds
+     * nothing to their gradients, which are not saved and written back, and every parameter
+     * requires its gradient again afterwards, also when the pass fails.
+     */
+    @Test
+    void parametersFrozenForThePassAndRequireTheirGradientAfter() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            m.getEngine().setRandomSeed(3);
+            SequentialBlock net = new SequentialBlock().add(Linear.builder().setUnits(4).build())
+                    .add(Activation.tanhBlock()).add(Linear.builder().setUnits(2).build());
+            net.initialize(m, DataType.FLOAT32, new Shape(6, 3));
+            List<NDArray> arrays = net.getParameters().values().stream().map(Parameter::getArray).toList();
+            assertThat(arrays).allSatisfy(a -> assertThat(a.hasGradient()).isTrue());
+            NDArray w = arrays.get(0);
+            NDArray x = m.randomNormal(new Shape(6, 3));
+            NDArray before;
+            try (NDArray g = w.getGradient()) {
+                before = g.duplicate();
+            }
+            boolean[] reached = new boolean[1];
+            boolean frozen = GradMode.withFrozen(arrays, () -> GradMode.withGradient(backward -> {
+                try (NDManager s = m.newSubManager()) {
+                    NDArray probe = s.zeros(new Shape(6, 2));
+                    probe.setRequiresGradient(true);
+                    NDArray out = net.forward(new ParameterStore(s, false), new NDList(x), false).head().add(probe);
+                    out.attach(s);
+                    NDArray target = out.square().sum();
+                    target.attach(s);
+                    backward.backward(target);
+                    NDArray delta = probe.getGradient();
+                    delta.attach(s);
+                    reached[0] = delta.abs().sum().getFloat() > 0;
+                }
+                return null;
+            }));
+            try (NDArray after = w.getGradient()) {
+                assertThat(after.contentEquals(before)).as("the weight's gradient untouched").isTrue();
+            }
+            before.close();
+            assertThat(reached[0]).as("the backward reached the output's probe").isTrue();
+            assertThat(frozen).as("PyTorch freezes").isTrue();
+            assertThat(arrays).allSatisfy(a -> assertThat(a.hasGradient()).as("requires its gradient again").isTrue());
+            try {
+                GradMode.withFrozen(arrays, () -> {
+                    throw new IllegalStateException("boom");
+                });
+            } catch (IllegalStateException expected) {
+                // the flag is set back all the same
+            }
+            assertThat(arrays).allSatisfy(a -> assertThat(a.hasGradient()).isTrue());
+        }
+    }
+
     private static double[] perSampleGradient(SequentialBlock net, Parameter w, NDArray xi, NDArray yi,
             Loss loss, NDManager m) {
         try (NDManager s = m.newSubManager()) {
