@@ -49,7 +49,7 @@ class HalfPrecisionModelTest {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         PrintStream stderr = System.err;
         try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(5).optOrderEvery(1).optBudget(1.0)
-                .optRegistry(reg).optOnReport(reports::add).build()) {
+                .optRegistry(reg).optOnReport(reports::add).optWaitForReads(true).build()) {
             String monitored;
             System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
             try {

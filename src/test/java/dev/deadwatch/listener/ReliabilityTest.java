@@ -298,7 +298,7 @@ class ReliabilityTest {
     @Test
     void theTimelineKeepsOnlyItsNewestRows() throws Exception {
         try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(1).optOrderEvery(1000).optBudget(1.0)
-                .optFisher(false).optTimelineSize(5).build()) {
+                .optFisher(false).optTimelineSize(5).optWaitForReads(true).build()) {
             TinyRun.train(12, monitor);
             assertThat(monitor.timeline()).extracting(TimelineRow::step).containsExactly(8L, 9L, 10L, 11L, 12L);
             assertThat(monitor.snapshots()).isEqualTo(12);
