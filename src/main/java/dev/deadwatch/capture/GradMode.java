@@ -114,6 +114,35 @@ public final class GradMode {
         }
     }
 
+    /**
+     * Runs {@code action} with the given arrays (parameters carrying a gradient) not requiring
+     * one, so that a backward pass inside computes no gradient for them and leaves the gradients
+     * they carry untouched; their flag is set back afterwards, also on error. PyTorch only: on
+     * other engines nothing is done and this returns {@code false} before running anything.
+     *
+     * @param arrays arrays that require a gradient
+     * @param action what to run
+     * @return whether the arrays were frozen and {@code action} ran
+     */
+    public static boolean withFrozen(java.util.List<NDArray> arrays, Runnable action) {
+        if (!PYTORCH) {
+            return false;
+        }
+        int frozen = 0;
+        try {
+            for (NDArray a : arrays) {
+                a.setRequiresGradient(false); // PyTorch's requires_grad_(false): its .grad stays
+                frozen++;
+            }
+            action.run();
+            return true;
+        } finally {
+            for (int i = 0; i < frozen; i++) {
+                arrays.get(i).setRequiresGradient(true);
+            }
+        }
+    }
+
     /** A backward pass from a scalar target, accumulating into the gradients of its leaves. */
     @FunctionalInterface
     public interface Backward {

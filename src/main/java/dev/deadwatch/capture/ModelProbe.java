@@ -180,6 +180,58 @@ public final class ModelProbe implements AutoCloseable {
     }
 
     /**
+     * {@link #capture(Set, Set, Set, boolean)} on the probe's samples {@code from} (inclusive) to
+     * {@code to} (exclusive) only; {@link Capture#labels()} are theirs.
+     *
+     * @param outputsOf paths whose outputs to record
+     * @param inputsOf paths whose inputs to record
+     * @param gradientProbes paths whose outputs get a gradient probe
+     * @param training whether the forward is a training forward (needed for backward)
+     * @param from first sample
+     * @param to one past the last sample
+     * @return the capture
+     */
+    public Capture capture(Set<String> outputsOf, Set<String> inputsOf, Set<String> gradientProbes,
+            boolean training, int from, int to) {
+        if (from < 0 || to > samples || from >= to) {
+            throw new IllegalArgumentException("need 0 <= from < to <= " + samples + ", got " + from + " and " + to);
+        }
+        if (from == 0 && to == samples) {
+            return capture(outputsOf, inputsOf, gradientProbes, training);
+        }
+        NDManager scoped = manager.newSubManager();
+        try {
+            NDList in = slice(inputs, from, to, scoped);
+            NDList sliced = slice(labels, from, to, scoped);
+            TapSession session = TapSession.open(paths, outputsOf, inputsOf, gradientProbes, scoped);
+            NDList out;
+            try {
+                out = forward(scoped, in, training);
+            } finally {
+                session.close();
+            }
+            Capture c = new Capture(scoped, session, out, sliced);
+            c.labels = sliced;
+            return c;
+        } catch (RuntimeException e) {
+            scoped.close();
+            throw e;
+        }
+    }
+
+    private static NDList slice(NDList list, int from, int to, NDManager into) {
+        NDList out = new NDList(list.size());
+        for (NDArray a : list) {
+            try (NDArray view = a.get(new ai.djl.ndarray.index.NDIndex(from + ":" + to))) {
+                NDArray c = view.duplicate();
+                c.attach(into);
+                out.add(c);
+            }
+        }
+        return out;
+    }
+
+    /**
      * An inference forward pass on the first {@code samples} samples of the probe that records
      * sub-block activations (the arrays the forward itself passes on, not copies).
      *

@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
 import java.util.Random;
+import java.util.function.LongSupplier;
 
 /**
  * The order read of a snapshot (docs/method.md §3–§4): every detector's candidates, each read
@@ -30,6 +31,13 @@ import java.util.Random;
  * whole layers' samples, taken in a seeded order of the layers from a place that moves with the
  * snapshot's step, so that successive order reads cover every layer. An {@link OrderSample} per
  * layer says how many of how many (0 read: not this time).
+ *
+ * <p>Time: the read takes at most {@code seconds} (default {@link #DEFAULT_SECONDS}), detectors
+ * included, give or take one candidate's misestimate: the layers of the sample are read in the
+ * rotation's order, and a layer whose candidates would not finish in time at the slowest pace so
+ * far is left, with the layers after it, for a later order read (its {@link OrderSample} says 0
+ * read, as for a layer the total cap left out). On a model whose candidates are fast (every
+ * known-answer case) the limit is never reached and the read is what it was without one.
  */
 public final class CensusRead implements Read {
 
@@ -40,12 +48,19 @@ public final class CensusRead implements Read {
     public static final int DEFAULT_MAX_PER_LAYER = 2;
     /** Candidates read per order read by default. */
     public static final int DEFAULT_MAX_TOTAL = 8;
+    /**
+     * Seconds an order read may take by default, its detectors included: no layer is started
+     * whose candidates would not finish within them at the slowest candidate's pace so far.
+     */
+    public static final double DEFAULT_SECONDS = 30;
 
     private final OrderRead order;
     private final List<Detector> detectors;
     private final long seed;
     private final int maxPerLayer;
     private final int maxTotal;
+    private final long limitNanos;
+    private final LongSupplier clock;
 
     /**
      * @param detectors detectors supplying the candidates
@@ -71,15 +86,36 @@ public final class CensusRead implements Read {
      * @param maxTotal candidates read in all at most, at least {@code maxPerLayer}
      */
     public CensusRead(List<Detector> detectors, long seed, int maxPerLayer, int maxTotal) {
+        this(detectors, seed, maxPerLayer, maxTotal, DEFAULT_SECONDS);
+    }
+
+    /**
+     * @param detectors detectors supplying the candidates
+     * @param seed seed of the order read's reference directions and of the sample
+     * @param maxPerLayer candidates read per layer at most, at least 1
+     * @param maxTotal candidates read in all at most, at least {@code maxPerLayer}
+     * @param seconds time the read may take, detectors included, positive
+     *     ({@link Double#POSITIVE_INFINITY}: no limit)
+     */
+    public CensusRead(List<Detector> detectors, long seed, int maxPerLayer, int maxTotal, double seconds) {
+        this(detectors, seed, maxPerLayer, maxTotal, seconds, System::nanoTime);
+    }
+
+    CensusRead(List<Detector> detectors, long seed, int maxPerLayer, int maxTotal, double seconds, LongSupplier clock) {
         if (maxPerLayer < 1 || maxTotal < maxPerLayer) {
             throw new IllegalArgumentException("need 1 <= maxPerLayer <= maxTotal, got " + maxPerLayer + " and "
                     + maxTotal);
+        }
+        if (!(seconds > 0)) {
+            throw new IllegalArgumentException("seconds must be > 0, got " + seconds);
         }
         this.maxTotal = maxTotal;
         this.detectors = List.copyOf(detectors);
         this.order = new OrderRead(seed);
         this.seed = seed;
         this.maxPerLayer = maxPerLayer;
+        this.limitNanos = seconds >= Long.MAX_VALUE / 1e9 ? Long.MAX_VALUE : (long) (seconds * 1e9);
+        this.clock = clock;
     }
 
     /**
@@ -91,6 +127,28 @@ public final class CensusRead implements Read {
      * @return the candidates to read, in the detectors' order
      */
     List<Candidate> sample(List<Candidate> candidates, List<OrderSample> samples, long step) {
+        Plan plan = plan(candidates, step);
+        samples.addAll(plan.samples(plan.layers()));
+        return plan.chosen();
+    }
+
+    /**
+     * What an order read reads: the chosen candidates in the detectors' order, the layers they are
+     * in, in the order they are read (the rotation's), and every layer's count.
+     */
+    private record Plan(List<Candidate> chosen, List<String> layers, Map<String, Integer> found) {
+        /** @return every layer's sample, in order of first appearance, counting only {@code read} layers as read */
+        List<OrderSample> samples(java.util.Collection<String> read) {
+            List<OrderSample> out = new ArrayList<>();
+            Map<String, Integer> chosenBy = new LinkedHashMap<>();
+            chosen.forEach(c -> chosenBy.merge(c.layer(), 1, Integer::sum));
+            found.forEach((layer, n) -> out.add(new OrderSample(layer, n,
+                    read.contains(layer) ? chosenBy.getOrDefault(layer, 0) : 0)));
+            return out;
+        }
+    }
+
+    private Plan plan(List<Candidate> candidates, long step) {
         Map<String, List<Integer>> byLayer = new LinkedHashMap<>();
         for (int i = 0; i < candidates.size(); i++) {
             byLayer.computeIfAbsent(candidates.get(i).layer(), k -> new ArrayList<>()).add(i);
@@ -107,7 +165,7 @@ public final class CensusRead implements Read {
         List<String> layers = new ArrayList<>(chosen.keySet());
         java.util.Collections.shuffle(layers, new Random(seed));
         int start = layers.isEmpty() ? 0 : (int) Math.floorMod(step * 0x9E3779B97F4A7C15L, (long) layers.size());
-        java.util.Set<String> taken = new java.util.HashSet<>();
+        List<String> taken = new ArrayList<>();
         int total = 0;
         for (int k = 0; k < layers.size(); k++) {
             String layer = layers.get((start + k) % layers.size());
@@ -118,12 +176,12 @@ public final class CensusRead implements Read {
             }
         }
         boolean[] keep = new boolean[candidates.size()];
+        Map<String, Integer> found = new LinkedHashMap<>();
         byLayer.forEach((layer, idx) -> {
-            boolean read = taken.contains(layer);
-            if (read) {
+            if (taken.contains(layer)) {
                 chosen.get(layer).forEach(i -> keep[i] = true);
             }
-            samples.add(new OrderSample(layer, idx.size(), read ? chosen.get(layer).size() : 0));
+            found.put(layer, idx.size());
         });
         List<Candidate> out = new ArrayList<>();
         for (int i = 0; i < keep.length; i++) {
@@ -131,12 +189,17 @@ public final class CensusRead implements Read {
                 out.add(candidates.get(i));
             }
         }
-        return out;
+        return new Plan(out, taken, found);
     }
 
     @Override
     public String name() {
         return NAME;
+    }
+
+    /** @return the time an order read may take, seconds (infinite: no limit) */
+    public double seconds() {
+        return limitNanos == Long.MAX_VALUE ? Double.POSITIVE_INFINITY : limitNanos / 1e9;
     }
 
     /** Applies when the schedule says the order read is due. */
@@ -145,30 +208,56 @@ public final class CensusRead implements Read {
         return ctx.due(NAME);
     }
 
+    /**
+     * Reads the sample layer by layer, in the rotation's order. Before each layer the time limit
+     * is checked: a layer is not started when the time so far and its candidates at the slowest
+     * candidate's pace so far would pass it; it and the layers after are then not read this time
+     * ({@link OrderSample#read()} 0), as a layer the total cap left out. The budget check after the
+     * first candidate is as before. Candidates on the same tensors share their reference whatever
+     * the order they are read in, so the results are those of reading the sample in full.
+     */
     @Override
     public void read(ReadContext ctx) {
+        long t0 = clock.getAsLong();
         DetectorContext detectorContext = new DetectorContext(ctx.probe());
         List<Candidate> found = new ArrayList<>();
         for (Detector d : detectors) {
             found.addAll(d.detect(detectorContext));
         }
-        List<OrderSample> samples = new ArrayList<>();
-        List<Candidate> candidates = sample(found, samples, ctx.step());
+        Plan plan = plan(found, ctx.step());
+        List<Candidate> candidates = plan.chosen();
         OrderRead.Batch batch = order.batch(); // candidates on the same tensors share a reference
+        Map<Candidate, OrderResult> read = new java.util.IdentityHashMap<>();
+        List<String> complete = new ArrayList<>();
+        long slowest = 0;
+        for (String layer : plan.layers()) {
+            List<Candidate> of = candidates.stream().filter(c -> c.layer().equals(layer)).toList();
+            if (clock.getAsLong() - t0 + (double) slowest * of.size() > limitNanos) {
+                break; // this layer and the ones after wait for another order read
+            }
+            for (Candidate c : of) {
+                long c0 = clock.getAsLong();
+                read.put(c, batch.read(ctx.probe(), c));
+                long took = clock.getAsLong() - c0;
+                slowest = Math.max(slowest, took);
+                if (read.size() == 1 && candidates.size() > 1 && !ctx.fits(took * (candidates.size() - 1))) {
+                    ctx.abandon(NAME);
+                    return;
+                }
+            }
+            complete.add(layer);
+        }
         List<OrderResult> orders = new ArrayList<>();
-        for (int i = 0; i < candidates.size(); i++) {
-            long c0 = System.nanoTime();
-            orders.add(batch.read(ctx.probe(), candidates.get(i)));
-            if (i == 0 && candidates.size() > 1 && !ctx.fits((System.nanoTime() - c0) * (candidates.size() - 1))) {
-                ctx.abandon(NAME);
-                return;
+        for (Candidate c : candidates) { // the detectors' order
+            if (read.containsKey(c)) {
+                orders.add(read.get(c));
             }
         }
         Map<String, List<OrderResult>> byLayer = new LinkedHashMap<>();
         for (OrderResult r : orders) {
             byLayer.computeIfAbsent(r.layer(), k -> new ArrayList<>()).add(r);
         }
-        samples.forEach(ctx::add);
+        plan.samples(complete).forEach(ctx::add);
         orders.forEach(ctx::add);
         byLayer.forEach((layer, rs) -> ctx.add(Census.of(layer, rs, OptionalInt.empty())));
     }

@@ -3,6 +3,7 @@ package dev.deadwatch.detectors;
 import dev.deadwatch.capture.ParameterState;
 import dev.deadwatch.order.Candidate;
 import dev.deadwatch.order.Prediction;
+import dev.deadwatch.order.LazyPath;
 import dev.deadwatch.order.StraightPath;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
@@ -106,18 +107,23 @@ public final class BottomSubspaceDetector implements Detector {
             }
             double[] e = cov.eigen().vector(i);
             List<Parameter> params = new ArrayList<>();
-            List<double[]> base = new ArrayList<>();
-            List<double[]> dir = new ArrayList<>();
             if (pw != null) {
                 params.add(pw);
-                base.add(pv);
-                dir.add(Matrices.outer(e, v1));
             }
             params.add(lw);
-            base.add(lv);
-            dir.add(Matrices.outer(r, e));
-            out.add(new Candidate("bottom-subspace[" + out.size() + "]", path,
-                    new StraightPath(params, base, dir), Prediction.none()));
+            Parameter producerWeight = pw;
+            // whole-tensor arrays, made only for a candidate the order read reads (LazyPath)
+            out.add(new Candidate("bottom-subspace[" + out.size() + "]", path, new LazyPath(params, () -> {
+                List<double[]> base = new ArrayList<>();
+                List<double[]> dir = new ArrayList<>();
+                if (producerWeight != null) {
+                    base.add(pv);
+                    dir.add(Matrices.outer(e, v1));
+                }
+                base.add(lv);
+                dir.add(Matrices.outer(r, e));
+                return new StraightPath(params, base, dir);
+            }), Prediction.none()));
         }
         return out;
     }

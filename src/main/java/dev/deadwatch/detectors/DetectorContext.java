@@ -23,6 +23,8 @@ public final class DetectorContext {
 
     private final ModelProbe probe;
     private final Map<String, Activations.Covariance> inputCovariances = new HashMap<>();
+    /** Input covariance matrices recorded with another layer's and not yet asked for. */
+    private final Map<String, double[]> inputMatrices = new HashMap<>();
     private List<List<String>> chains;
 
     /** @param probe the model on the probe batch */
@@ -120,7 +122,10 @@ public final class DetectorContext {
     }
 
     /**
-     * The covariance of a block's input activations on the probe batch (cached).
+     * The covariance of a block's input activations on the probe batch (cached). The first call
+     * records the inputs of every Linear block of the model (and of {@code path}) in one forward
+     * pass and keeps their covariance matrices, so a detector that asks for every Linear layer
+     * costs one forward pass, not one per layer; each is decomposed when first asked for.
      *
      * @param path block path
      * @return the covariance (its eigenvectors computed when first asked: only a layer with a
@@ -128,15 +133,31 @@ public final class DetectorContext {
      */
     public Activations.Covariance inputCovariance(String path) {
         return inputCovariances.computeIfAbsent(path, p -> {
-            try (ModelProbe.Capture cap = probe.capture(Set.of(), Set.of(p), Set.of(), false)) {
-                List<NDArray> in = cap.session().inputs().get(p);
-                if (in == null) {
+            double[] matrix = inputMatrices.remove(p);
+            if (matrix == null) {
+                Set<String> wanted = new java.util.LinkedHashSet<>(paths().pathsOf(Linear.class));
+                wanted.removeAll(inputCovariances.keySet());
+                wanted.add(p);
+                recordInputCovariances(wanted);
+                matrix = inputMatrices.remove(p);
+                if (matrix == null) {
                     throw new IllegalStateException("block " + p + " was not called by the forward pass");
                 }
-                NDArray a = Activations.centred(in, Activations.DEFAULT_MAX_ROWS, cap.manager());
-                return Activations.covariance(a, false);
             }
+            return new Activations.Covariance(matrix, (int) Math.round(Math.sqrt(matrix.length)), false);
         });
+    }
+
+    /** One forward pass recording the inputs of {@code wanted}: their covariance matrices, by path. */
+    private void recordInputCovariances(Set<String> wanted) {
+        try (ModelProbe.Capture cap = probe.capture(Set.of(), wanted, Set.of(), false)) {
+            cap.session().inputs().forEach((q, in) -> {
+                try (NDManager m = cap.manager().newSubManager()) {
+                    NDArray a = Activations.centred(in, Activations.DEFAULT_MAX_ROWS, m);
+                    inputMatrices.put(q, Activations.covarianceMatrix(a));
+                }
+            });
+        }
     }
 
     /**

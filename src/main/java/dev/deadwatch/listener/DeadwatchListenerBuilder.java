@@ -34,6 +34,7 @@ public final class DeadwatchListenerBuilder {
     private int orderEvery = 5;
     private int orderCandidates = dev.deadwatch.census.CensusRead.DEFAULT_MAX_PER_LAYER;
     private int orderCandidatesTotal = dev.deadwatch.census.CensusRead.DEFAULT_MAX_TOTAL;
+    private double orderSeconds = dev.deadwatch.census.CensusRead.DEFAULT_SECONDS;
     private int maxInterval = 100_000;
     private int probeSize;
     private int maxRows = 4096;
@@ -87,6 +88,20 @@ public final class DeadwatchListenerBuilder {
             throw new IllegalArgumentException("orderCandidates total must be >= perLayer " + perLayer + ", got " + total);
         }
         this.orderCandidatesTotal = total;
+        return this;
+    }
+
+    /**
+     * @param seconds time an order read may take, its detectors included (default 30), positive;
+     *     {@link Double#POSITIVE_INFINITY} for none. Layers of the sample that would not finish in
+     *     time are left for a later order read and counted as not read
+     *     ({@code deadwatch_order_candidates{set="read"}})
+     */
+    public DeadwatchListenerBuilder optOrderSeconds(double seconds) {
+        if (!(seconds > 0)) {
+            throw new IllegalArgumentException("orderSeconds must be > 0, got " + seconds);
+        }
+        this.orderSeconds = seconds;
         return this;
     }
 
@@ -324,7 +339,7 @@ public final class DeadwatchListenerBuilder {
         return new MonitorSettings(interval, orderEvery, maxInterval, probeSize, maxRows, persist, trendWindow,
                 keepSnapshots, budget, fisher, seed, factory, probeInputs, probeLabels, registry, host, port,
                 outputDir, runId, metric, detectors, extraReads, onRegimeChange, onReport, observer, featureAxes,
-                timelineSize, waitForReads, orderCandidates, orderCandidatesTotal);
+                timelineSize, waitForReads, orderCandidates, orderCandidatesTotal, orderSeconds);
     }
 
     /**

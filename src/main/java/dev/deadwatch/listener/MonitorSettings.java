@@ -52,6 +52,7 @@ import java.util.function.Supplier;
  * @param waitForReads whether training waits for the worker instead of dropping a snapshot
  * @param orderCandidates order-read candidates read per layer at most
  * @param orderCandidatesTotal order-read candidates read per snapshot at most
+ * @param orderSeconds time an order read may take ({@link dev.deadwatch.census.CensusRead})
  */
 public record MonitorSettings(int interval, int orderEvery, int maxInterval, int probeSize, int maxRows,
         int persist, int trendWindow, int keepSnapshots, double budget, boolean fisher, long seed,
@@ -60,7 +61,7 @@ public record MonitorSettings(int interval, int orderEvery, int maxInterval, int
         List<Detector> detectors, List<Read> extraReads, Consumer<RegimeChange> onRegimeChange,
         Consumer<ReadReport> onReport, ReadSuite.ReadObserver readObserver, Map<String, Integer> featureAxes,
         int timelineSize, boolean waitForReads, int orderCandidates,
-        int orderCandidatesTotal) {
+        int orderCandidatesTotal, double orderSeconds) {
 
     /** Copies the lists. */
     public MonitorSettings {
@@ -72,7 +73,7 @@ public record MonitorSettings(int interval, int orderEvery, int maxInterval, int
     /** @return the reads of every snapshot: the built-in ones ({@link ReadSuite#defaults}), then the added ones */
     public List<Read> reads() {
         List<Read> out = new ArrayList<>(ReadSuite.defaults(maxRows, detectors, seed, fisher, orderCandidates,
-                orderCandidatesTotal));
+                orderCandidatesTotal, orderSeconds));
         out.addAll(extraReads);
         return out;
     }

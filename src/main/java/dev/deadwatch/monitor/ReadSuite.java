@@ -115,6 +115,23 @@ public final class ReadSuite {
      */
     public static List<Read> defaults(int maxRows, List<Detector> detectors, long seed, boolean fisher,
             int candidatesPerLayer, int candidates) {
+        return defaults(maxRows, detectors, seed, fisher, candidatesPerLayer, candidates, CensusRead.DEFAULT_SECONDS);
+    }
+
+    /**
+     * The built-in reads with caps on the order read's candidates and time.
+     *
+     * @param maxRows row cap of the activation matrices
+     * @param detectors detectors supplying order-read candidates
+     * @param seed seed of the order read's reference directions and candidate sample
+     * @param fisher whether to read the Fisher side of Linear layers
+     * @param candidatesPerLayer order-read candidates read per layer at most
+     * @param candidates order-read candidates read per snapshot at most
+     * @param orderSeconds time an order read may take ({@link CensusRead}; infinite: no limit)
+     * @return the reads, in the order they run
+     */
+    public static List<Read> defaults(int maxRows, List<Detector> detectors, long seed, boolean fisher,
+            int candidatesPerLayer, int candidates, double orderSeconds) {
         DdsRead dds = new DdsRead(maxRows, Spectrum.DEFAULT_FLOOR, Spectrum.EPS_DEAD);
         List<Read> out = new ArrayList<>();
         if (fisher) { // first: its forward and backward pass run before the activations are recorded
@@ -123,7 +140,7 @@ public final class ReadSuite {
         out.add(new LayerNormRead(maxRows, Spectrum.EPS_DEAD));
         out.add(new BatchNormRead());
         out.add(dds);
-        out.add(new CensusRead(detectors, seed, candidatesPerLayer, candidates));
+        out.add(new CensusRead(detectors, seed, candidatesPerLayer, candidates, orderSeconds));
         return out;
     }
 

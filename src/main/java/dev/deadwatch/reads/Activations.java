@@ -137,13 +137,17 @@ public final class Activations {
      * @return the covariance
      */
     public static Covariance covariance(NDArray centred, boolean vectorsNow) {
+        return new Covariance(covarianceMatrix(centred), Math.toIntExact(centred.getShape().get(1)), vectorsNow);
+    }
+
+    /**
+     * @param centred centred float64 matrix
+     * @return {@code C = AᵀA/rows}, row-major {@code width × width}
+     */
+    public static double[] covarianceMatrix(NDArray centred) {
         long rows = centred.getShape().get(0);
-        int width = Math.toIntExact(centred.getShape().get(1));
-        NDArray c = centred.transpose().matMul(centred).div(rows);
-        try {
-            return new Covariance(ParameterState.toDoubles(c), width, vectorsNow);
-        } finally {
-            c.close();
+        try (NDArray t = centred.transpose(); NDArray p = t.matMul(centred); NDArray c = p.div(rows)) {
+            return ParameterState.toDoubles(c);
         }
     }
 

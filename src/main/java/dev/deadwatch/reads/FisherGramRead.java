@@ -134,63 +134,151 @@ public final class FisherGramRead implements SplitRead {
             throw new IllegalArgumentException("the Fisher side needs probe labels");
         }
         Set<String> paths = new LinkedHashSet<>(linearPaths);
-        Block block = probe.block();
+        int n = probe.samples();
+        Map<String, Layer> out = new LinkedHashMap<>();
+        if (paths.isEmpty()) {
+            return new Captured(out, n);
+        }
         List<NDArray> params = new ArrayList<>();
-        List<double[]> savedGrads = new ArrayList<>();
-        for (Pair<String, Parameter> p : block.getParameters()) {
+        for (Pair<String, Parameter> p : probe.block().getParameters()) {
             // the array the forward uses: a half-precision model's float32 copy carries no gradient
             NDArray a = probe.parameterArray(p.getValue());
             if (a.hasGradient()) {
                 params.add(a);
+            }
+        }
+        // the parameters stop requiring a gradient for the pass: the backward computes only the
+        // gradients of the layers' outputs (about half its work on a Linear-heavy model) and
+        // leaves the trainer's parameter gradients as they were; on another engine they are
+        // saved and written back
+        if (params.isEmpty() || !GradMode.withFrozen(params, () -> pass(probe, paths, loss, keep, out))) {
+            List<double[]> saved = new ArrayList<>();
+            for (NDArray a : params) {
                 // every getGradient() is a new wrapper registered in the parameter's manager,
                 // which lives as long as the model: closed here, or each read leaves it behind
                 try (NDArray g = a.getGradient()) {
-                    savedGrads.add(ParameterState.toDoubles(g));
+                    saved.add(ParameterState.toDoubles(g));
                 }
             }
-        }
-        int n = probe.samples();
-        Map<String, Layer> out = new LinkedHashMap<>();
-        try {
-            // autograd on this thread only: safe on the analysis worker while the trainer runs
-            GradMode.withGradient(backward -> {
-                try (ModelProbe.Capture cap = probe.capture(Set.of(), paths, paths, false)) {
-                    NDManager m = cap.manager();
-                    // DJL's L2Loss and mul(Number) hand autograd a scalar over a Java buffer the
-                    // GC may free before the backward pass (docs/findings.md): engine-owned ones
-                    Loss safe = loss instanceof L2Loss l2 ? SafeL2Loss.of(l2) : loss;
-                    NDArray raw = safe.evaluate(cap.labels(), cap.output());
-                    NDArray value = raw.mul(EngineScalar.of(m, n, raw.getDataType()));
-                    value.attach(m);
-                    backward.backward(value);
-                    for (String path : paths) {
-                        List<NDArray> ins = cap.session().inputs().get(path);
-                        List<NDArray> deltas = cap.session().probes().get(path);
-                        if (ins == null || deltas == null || ins.size() != 1 || deltas.size() != 1) {
-                            continue; // not called, or called more than once per forward: no per-layer Gram
-                        }
-                        long p = ParameterState.parameter(probe.paths().blockAt(path), "weight").getArray().size();
-                        try (NDArray delta = deltas.get(0).getGradient()) {
-                            out.put(path, new Layer(kept(ins.get(0), keep), kept(delta, keep), p));
-                        }
+            try {
+                pass(probe, paths, loss, keep, out);
+            } finally {
+                for (int i = 0; i < params.size(); i++) {
+                    // widened exactly, so writing back restores the gradient bit for bit
+                    try (NDArray g = params.get(i).getGradient()) {
+                        ParameterState.write(g, saved.get(i));
                     }
-                }
-                return out;
-            });
-        } finally {
-            for (int i = 0; i < params.size(); i++) {
-                // widened exactly, so writing back restores the gradient bit for bit
-                try (NDArray g = params.get(i).getGradient()) {
-                    ParameterState.write(g, savedGrads.get(i));
                 }
             }
         }
         return new Captured(out, n);
     }
 
-    /** @return a copy of {@code a} in {@code keep}, without autograd history */
+    /**
+     * Rows (samples × positions of the layer with the most) a pass covers at most when a sample
+     * has more than one row: a sequence model's probe is read in passes of this many rows, so the
+     * pass's autograd graph and gradient probes, in float64 on the replica, are a fraction of the
+     * whole probe's. A model with one row per sample (a dense network) runs one pass.
+     */
+    static final int PASS_ROWS = 256;
+
+    /**
+     * The forward and backward passes, keeping each layer's input and output gradient in
+     * {@code out}: one pass, or passes over successive groups of samples ({@link #PASS_ROWS}), whose
+     * per-layer arrays are joined along the sample axis (a sample's gradient does not depend on the
+     * others': the loss is a sum over samples and the forward is the inference one).
+     */
+    private static void pass(ModelProbe probe, Set<String> paths, Loss loss, NDManager keep, Map<String, Layer> out) {
+        int n = probe.samples();
+        int per = samplesPerPass(probe, paths);
+        Map<String, List<NDArray[]>> parts = new LinkedHashMap<>();
+        Set<String> skipped = new java.util.HashSet<>();
+        try {
+            for (int from = 0; from < n; from += per) {
+                pass(probe, paths, loss, keep, from, Math.min(n, from + per), parts, skipped);
+            }
+            for (String path : paths) {
+                List<NDArray[]> p = parts.get(path);
+                if (p == null || skipped.contains(path) || p.size() != (n + per - 1) / per) {
+                    continue;
+                }
+                long w = ParameterState.parameter(probe.paths().blockAt(path), "weight").getArray().size();
+                out.put(path, new Layer(joined(p, 0, keep), joined(p, 1, keep), w));
+            }
+        } finally {
+            parts.values().forEach(l -> l.forEach(pair -> {
+                if (l.size() > 1) { // joined into new arrays: the parts go
+                    pair[0].close();
+                    pair[1].close();
+                }
+            }));
+        }
+    }
+
+    /** @return samples per pass: all of them, or {@link #PASS_ROWS} rows' worth when a sample has several rows */
+    static int samplesPerPass(ModelProbe probe, Set<String> paths) {
+        int n = probe.samples();
+        long rows = 1;
+        try (ModelProbe.Capture one = probe.capture(Set.of(), paths, 1)) {
+            for (List<NDArray> calls : one.session().inputs().values()) {
+                for (NDArray a : calls) {
+                    long tail = a.getShape().dimension() == 0 ? 1 : a.getShape().tail();
+                    rows = Math.max(rows, a.getShape().size() / Math.max(1, tail));
+                }
+            }
+        }
+        return rows <= 1 ? n : (int) Math.max(1, Math.min(n, PASS_ROWS / rows));
+    }
+
+    private static void pass(ModelProbe probe, Set<String> paths, Loss loss, NDManager keep, int from, int to,
+            Map<String, List<NDArray[]>> parts, Set<String> skipped) {
+        int m = to - from;
+        // autograd on this thread only: safe on the analysis worker while the trainer runs
+        GradMode.withGradient(backward -> {
+            try (ModelProbe.Capture cap = probe.capture(Set.of(), paths, paths, false, from, to)) {
+                NDManager mm = cap.manager();
+                // DJL's L2Loss and mul(Number) hand autograd a scalar over a Java buffer the
+                // GC may free before the backward pass (docs/findings.md): engine-owned ones
+                Loss safe = loss instanceof L2Loss l2 ? SafeL2Loss.of(l2) : loss;
+                NDArray raw = safe.evaluate(cap.labels(), cap.output());
+                NDArray value = raw.mul(EngineScalar.of(mm, m, raw.getDataType()));
+                value.attach(mm);
+                backward.backward(value);
+                for (String path : paths) {
+                    List<NDArray> ins = cap.session().inputs().get(path);
+                    List<NDArray> deltas = cap.session().probes().get(path);
+                    if (ins == null || deltas == null || ins.size() != 1 || deltas.size() != 1) {
+                        skipped.add(path); // not called, or called more than once per forward: no per-layer Gram
+                        continue;
+                    }
+                    try (NDArray delta = deltas.get(0).getGradient()) {
+                        parts.computeIfAbsent(path, k -> new ArrayList<>())
+                                .add(new NDArray[] {kept(ins.get(0), keep), kept(delta, keep)});
+                    }
+                }
+            }
+            return null;
+        });
+    }
+
+    /** @return the parts' arrays {@code which} joined along the sample axis (the one array when one pass) */
+    private static NDArray joined(List<NDArray[]> parts, int which, NDManager keep) {
+        if (parts.size() == 1) {
+            return parts.get(0)[which];
+        }
+        NDList l = new NDList();
+        parts.forEach(p -> l.add(p[which]));
+        NDArray c = ai.djl.ndarray.NDArrays.concat(l, 0);
+        c.attach(keep);
+        return c;
+    }
+
+    /**
+     * @return {@code a} without autograd history in {@code keep}: a view of the same memory (no
+     *     copy), alive when the pass's arrays are freed
+     */
     private static NDArray kept(NDArray a, NDManager keep) {
-        NDArray c = GradMode.off(a::duplicate);
+        NDArray c = a.stopGradient();
         c.attach(keep);
         return c;
     }

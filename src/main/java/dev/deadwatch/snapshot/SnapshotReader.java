@@ -124,7 +124,8 @@ public final class SnapshotReader {
      * Runs a snapshot's reads again: loads its parameters into a block of the model's architecture
      * (in the precision the live reads ran in, on a replica built as the live monitor builds it),
      * binds it to the saved probe, and runs the built-in reads with the snapshot's settings; the
-     * order read when it ran live on this snapshot, or when asked for.
+     * order read when it ran live on this snapshot, or when asked for, without the live time limit
+     * (the order read off line reads its whole sample).
      *
      * @param snapshot an opened snapshot
      * @param factory builds a fresh, uninitialized block of the model's architecture
@@ -139,7 +140,7 @@ public final class SnapshotReader {
         ReadSuite suite;
         try {
             suite = new ReadSuite(ReadSuite.defaults(info.maxRows(), info.createDetectors(), info.seed(), info.fisher(),
-                    info.orderCandidates(), info.orderCandidatesTotal()),
+                    info.orderCandidates(), info.orderCandidatesTotal(), Double.POSITIVE_INFINITY),
                     ReadSuite.ReadObserver.NONE, info.featureAxes());
         } catch (IllegalArgumentException e) {
             throw new SnapshotException(snapshot.file(Snapshot.INFO), e.getMessage(), e);

@@ -48,8 +48,8 @@ class HalfPrecisionModelTest {
         List<ReadReport> reports = new ArrayList<>();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         PrintStream stderr = System.err;
-        try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(5).optOrderEvery(1).optBudget(1.0).optWaitForReads(true)
-                .optRegistry(reg).optOnReport(reports::add).build()) {
+        try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(5).optOrderEvery(1).optBudget(1.0)
+                .optRegistry(reg).optOnReport(reports::add).optWaitForReads(true).build()) {
             String monitored;
             System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
             try {

@@ -200,7 +200,7 @@ class ListenerEndToEndTest {
         String unmonitored = TinyRun.train(30);
         SimpleMeterRegistry reg = new SimpleMeterRegistry();
         try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(5).optOrderEvery(1)
-                .optBudget(1.0).optWaitForReads(true).optRegistry(reg).build()) {
+                .optBudget(1.0).optRegistry(reg).optWaitForReads(true).build()) {
             String monitored = TinyRun.train(30, monitor);
             assertThat(monitored).as("every read (order, Fisher) restores bit-exactly").isEqualTo(unmonitored);
             assertThat(monitor.timeline()).hasSize(6);

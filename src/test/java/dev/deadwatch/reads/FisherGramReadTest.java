@@ -137,6 +137,106 @@ class FisherGramReadTest {
         }
     }
 
+    /**
+     * A sequence model's probe is read in passes of at most {@link FisherGramRead#PASS_ROWS} rows
+     * (here 3 passes of 4 sequences of 64 positions), joined: the Gram is still the inner products
+     * of the per-sample gradients, with the labels of each pass its own.
+     */
+    @Test
+    void passesOverGroupsOfSamplesGiveThePerSampleGram() {
+        int n = 12;
+        try (NDManager m = NDManager.newBaseManager()) {
+            m.getEngine().setRandomSeed(8);
+            SequentialBlock net = new SequentialBlock()
+                    .add(Linear.builder().setUnits(5).build())
+                    .add(Activation.tanhBlock())
+                    .add(Linear.builder().setUnits(3).build());
+            net.initialize(m, DataType.FLOAT64, new Shape(n, 64, 6));
+            NDArray x = m.randomNormal(0, 1, new Shape(n, 64, 6), DataType.FLOAT64);
+            NDArray y = m.randomNormal(0, 1, new Shape(n, 64, 3), DataType.FLOAT64);
+            Loss loss = Loss.l2Loss();
+            try (ProbeBatch probe = ProbeBatch.copyOf(m, new NDList(x), new NDList(y));
+                    ModelProbe mp = new ModelProbe(net, probe, Precision.FLOAT64, OutputMetric.IDENTITY)) {
+                List<String> linears = mp.paths().pathsOf(Linear.class);
+                assertThat(FisherGramRead.samplesPerPass(mp, new java.util.LinkedHashSet<>(linears))).isEqualTo(4);
+                Map<String, double[]> grams = FisherGramRead.grams(mp, linears, loss);
+                for (String layer : linears) {
+                    Parameter w = ParameterState.parameter(mp.paths().blockAt(layer), "weight");
+                    double[][] g = new double[n][];
+                    for (int i = 0; i < n; i++) {
+                        g[i] = perSampleGradient(net, w, x.get(i + ":" + (i + 1)), y.get(i + ":" + (i + 1)), loss, m);
+                    }
+                    double[] gram = grams.get(layer);
+                    double maxAbs = 0;
+                    double maxErr = 0;
+                    for (int i = 0; i < n; i++) {
+                        for (int j = 0; j < n; j++) {
+                            double want = dot(g[i], g[j]);
+                            maxAbs = Math.max(maxAbs, Math.abs(want));
+                            maxErr = Math.max(maxErr, Math.abs(gram[i * n + j] - want));
+                        }
+                    }
+                    assertThat(maxAbs).isGreaterThan(0);
+                    assertThat(maxErr / maxAbs).as("layer %s", layer).isLessThanOrEqualTo(REL_ERROR);
+                }
+            }
+        }
+    }
+
+    /**
+     * On the training model the Fisher pass freezes the parameters (PyTorch): its backward adds
+     * nothing to their gradients, which are not saved and written back, and every parameter
+     * requires its gradient again afterwards, also when the pass fails.
+     */
+    @Test
+    void parametersFrozenForThePassAndRequireTheirGradientAfter() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            m.getEngine().setRandomSeed(3);
+            SequentialBlock net = new SequentialBlock().add(Linear.builder().setUnits(4).build())
+                    .add(Activation.tanhBlock()).add(Linear.builder().setUnits(2).build());
+            net.initialize(m, DataType.FLOAT32, new Shape(6, 3));
+            List<NDArray> arrays = net.getParameters().values().stream().map(Parameter::getArray).toList();
+            assertThat(arrays).allSatisfy(a -> assertThat(a.hasGradient()).isTrue());
+            NDArray w = arrays.get(0);
+            NDArray x = m.randomNormal(new Shape(6, 3));
+            NDArray before;
+            try (NDArray g = w.getGradient()) {
+                before = g.duplicate();
+            }
+            boolean[] reached = new boolean[1];
+            boolean frozen = GradMode.withFrozen(arrays, () -> GradMode.withGradient(backward -> {
+                try (NDManager s = m.newSubManager()) {
+                    NDArray probe = s.zeros(new Shape(6, 2));
+                    probe.setRequiresGradient(true);
+                    NDArray out = net.forward(new ParameterStore(s, false), new NDList(x), false).head().add(probe);
+                    out.attach(s);
+                    NDArray target = out.square().sum();
+                    target.attach(s);
+                    backward.backward(target);
+                    NDArray delta = probe.getGradient();
+                    delta.attach(s);
+                    reached[0] = delta.abs().sum().getFloat() > 0;
+                }
+                return null;
+            }));
+            try (NDArray after = w.getGradient()) {
+                assertThat(after.contentEquals(before)).as("the weight's gradient untouched").isTrue();
+            }
+            before.close();
+            assertThat(reached[0]).as("the backward reached the output's probe").isTrue();
+            assertThat(frozen).as("PyTorch freezes").isTrue();
+            assertThat(arrays).allSatisfy(a -> assertThat(a.hasGradient()).as("requires its gradient again").isTrue());
+            try {
+                GradMode.withFrozen(arrays, () -> {
+                    throw new IllegalStateException("boom");
+                });
+            } catch (IllegalStateException expected) {
+                // the flag is set back all the same
+            }
+            assertThat(arrays).allSatisfy(a -> assertThat(a.hasGradient()).isTrue());
+        }
+    }
+
     private static double[] perSampleGradient(SequentialBlock net, Parameter w, NDArray xi, NDArray yi,
             Loss loss, NDManager m) {
         try (NDManager s = m.newSubManager()) {

@@ -108,6 +108,7 @@ public final class Grokking {
                 .optInterval(s.intervalOr(25))
                 .optOrderEvery(10)
                 .optOrderCandidates(Integer.MAX_VALUE, Integer.MAX_VALUE) // a study of every unit: all candidates
+                .optOrderSeconds(Double.POSITIVE_INFINITY) // every time, however slow the machine
                 .optDetectors(List.of(new NodeDeathDetector(), new BottomSubspaceDetector(Spectrum.EPS_DEAD, 2),
                         new LayerNormKernelDetector(), new QueryKeyRotationDetector(), new RankDeficitDetector()))
                 .optProbeSize(512) // more rows than the 256-wide hidden layer, so counts are not row-limited

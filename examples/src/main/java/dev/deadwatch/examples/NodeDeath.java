@@ -81,6 +81,7 @@ public final class NodeDeath {
                 .optInterval(s.intervalOr(100))
                 .optOrderEvery(2)
                 .optOrderCandidates(Integer.MAX_VALUE, Integer.MAX_VALUE) // a study of every unit: all candidates
+                .optOrderSeconds(Double.POSITIVE_INFINITY) // every time, however slow the machine
                 .optBlockFactory(NodeDeath::student)
                 .optBudget(1.0) // a 1 ms/step toy: reads would always be over a 5% budget
                 .optWaitForReads(true) // a row for every snapshot, however loaded the machine

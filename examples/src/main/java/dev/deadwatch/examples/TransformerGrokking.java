@@ -244,6 +244,7 @@ public final class TransformerGrokking {
                 .optInterval(s.intervalOr(INTERVAL))
                 .optOrderEvery(ORDER_EVERY)
                 .optOrderCandidates(Integer.MAX_VALUE, Integer.MAX_VALUE) // a study of every unit: all candidates
+                .optOrderSeconds(Double.POSITIVE_INFINITY) // every time, however slow the machine
                 .optDetectors(List.of(new NodeDeathDetector(), new BottomSubspaceDetector(Spectrum.EPS_DEAD, 2),
                         new LayerNormKernelDetector(), new QueryKeyRotationDetector(), new RankDeficitDetector()))
                 .optBudget(Grokking.BUDGET)

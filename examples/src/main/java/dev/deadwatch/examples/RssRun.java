@@ -1,0 +1,44 @@
+package dev.deadwatch.examples;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * The child JVM of {@link PauseMemoryBench}'s memory runs: trains the encoder with the monitor
+ * (float64 replica) or without, then prints {@code PREFIX peakRssBytes reads liveArrays}.
+ * Arguments: {@code small|minilm}, {@code true|false} (monitored), steps.
+ */
+public final class RssRun {
+
+    /** What the result line starts with. */
+    static final String PREFIX = "deadwatch-rss";
+
+    private RssRun() {}
+
+    /**
+     * @param args size, monitored, steps
+     * @throws Exception when the run fails
+     */
+    public static void main(String[] args) throws Exception {
+        MiniEncoder.Size s = "minilm".equals(args[0]) ? PauseMemoryBench.MINILM : MiniEncoder.Size.SMALL;
+        boolean monitored = Boolean.parseBoolean(args[1]);
+        int baseline = PauseMemoryBench.liveArrays();
+        int reads = new PauseMemoryBench(Integer.parseInt(args[2]), 1).trainFor(s, monitored);
+        System.out.println(PREFIX + " " + peakRss() + " " + reads + " " + (PauseMemoryBench.liveArrays() - baseline));
+    }
+
+    /** @return this process's peak RSS, bytes (VmHWM), or the JVM's heap where unknown */
+    static long peakRss() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) << 10;
+                }
+            }
+        } catch (IOException e) {
+            // not Linux
+        }
+        return Runtime.getRuntime().totalMemory();
+    }
+}
