@@ -137,7 +137,7 @@ final class MiniLmReadBench {
             row(md, "fine-tuning", "float32", tuning(classifier, Precision.FLOAT32, tuneIds, tuneLabels, m), true);
         }
         md.append(String.format(Locale.ROOT, "%nPeak RSS of the run: %s MB (both solvers in one JVM). Load average at the "
-                + "end: %s.%n%n", status("VmHWM"), loadAverage()));
+                + "end: %s.%n%n", ProcessMemory.megabytes("VmHWM"), loadAverage()));
         md.append("Goal (issue 14): a full read without the order read of MiniLM in at most 10 s on 2 cores.\n\n");
     }
 
@@ -248,7 +248,7 @@ final class MiniLmReadBench {
 
     /** Appends the rows of one setting and precision. */
     private static void row(StringBuilder md, String setting, String precision, Timings t, boolean fisher) {
-        String rss = status("VmRSS");
+        String rss = ProcessMemory.megabytes("VmRSS");
         List<String> reads = new ArrayList<>(fisher ? List.of("fisher") : List.of());
         reads.addAll(List.of("layernorm", "dds", "total"));
         for (String what : reads) {
@@ -305,19 +305,4 @@ final class MiniLmReadBench {
             return "n/a";
         }
     }
-
-    /** @return a {@code /proc/self/status} memory figure in MB ({@code VmRSS}, {@code VmHWM}), or "n/a" */
-    private static String status(String key) {
-        try {
-            for (String l : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (l.startsWith(key + ":")) {
-                    return String.valueOf(Long.parseLong(l.replaceAll("[^0-9]", "")) / 1024);
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            return "n/a";
-        }
-        return "n/a";
-    }
-
 }

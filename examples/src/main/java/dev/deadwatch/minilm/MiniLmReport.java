@@ -23,6 +23,7 @@ import dev.deadwatch.capture.Precision;
 import dev.deadwatch.capture.ProbeBatch;
 import dev.deadwatch.capture.Replica;
 import dev.deadwatch.census.Census;
+import dev.deadwatch.examples.ProcessMemory;
 import dev.deadwatch.examples.ProgressBar;
 import dev.deadwatch.examples.Settings;
 import dev.deadwatch.examples.TrainingLoop;
@@ -150,23 +151,11 @@ final class MiniLmReport {
     }
 
     static String rss() {
-        return status("VmRSS");
+        return ProcessMemory.megabytes("VmRSS");
     }
 
     static String peakRss() {
-        return status("VmHWM");
+        return ProcessMemory.megabytes("VmHWM");
     }
 
-    static String status(String key) {
-        try {
-            for (String l : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (l.startsWith(key + ":")) {
-                    return String.valueOf(Long.parseLong(l.replaceAll("[^0-9]", "")) / 1024);
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            return "n/a";
-        }
-        return "n/a";
-    }
 }
