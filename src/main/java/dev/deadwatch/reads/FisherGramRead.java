@@ -1,7 +1,6 @@
 package dev.deadwatch.reads;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
@@ -85,9 +84,8 @@ public final class FisherGramRead implements SplitRead {
         List<DdsResult> out = new ArrayList<>();
         int n = captured.samples();
         captured.layers().forEach((path, layer) -> {
-            double[] gram = gram(layer.input(), layer.delta(), n, scratch);
-            layer.input().close(); // each layer's arrays freed as soon as its Gram is built
-            layer.delta().close();
+            double[] gram = gram(layer, n, scratch);
+            layer.close(); // each layer's arrays freed as soon as its Gram is built
             double[] values = SymmetricEigen.of(gram, n, false).values();
             Spectrum spectrum = Spectrum.of(values, n);
             int total = dds.total(spectrum);
@@ -108,19 +106,27 @@ public final class FisherGramRead implements SplitRead {
         try (NDManager keep = NDManager.newBaseManager()) {
             Captured captured = capture(probe, linearPaths, loss, keep);
             Map<String, double[]> out = new LinkedHashMap<>();
-            captured.layers().forEach((path, l) -> out.put(path, gram(l.input(), l.delta(), captured.samples(), keep)));
+            captured.layers().forEach((path, l) -> out.put(path, gram(l, captured.samples(), keep)));
             return out;
         }
     }
 
     /**
-     * What one forward and backward pass gives a layer's Gram, copied out of the pass.
+     * What the passes give a layer's Gram, kept out of them: per pass, the layer's input and the
+     * loss's gradient with respect to its output, for that pass's samples (not joined: a copy of
+     * every layer's arrays would double what the capture holds).
      *
-     * @param input the layer's input
-     * @param delta the loss's gradient with respect to its output
+     * @param inputs the layer's input, one array per pass
+     * @param deltas its output gradient, one array per pass
+     * @param perPass samples per pass (the last pass may have fewer)
      * @param weightSize entries of its weight
      */
-    private record Layer(NDArray input, NDArray delta, long weightSize) {}
+    private record Layer(List<NDArray> inputs, List<NDArray> deltas, int perPass, long weightSize) {
+        void close() {
+            inputs.forEach(NDArray::close);
+            deltas.forEach(NDArray::close);
+        }
+    }
 
     /** The captured layers, in path order, and the probe's samples. */
     private record Captured(Map<String, Layer> layers, int samples) {}
@@ -184,9 +190,10 @@ public final class FisherGramRead implements SplitRead {
 
     /**
      * The forward and backward passes, keeping each layer's input and output gradient in
-     * {@code out}: one pass, or passes over successive groups of samples ({@link #PASS_ROWS}), whose
-     * per-layer arrays are joined along the sample axis (a sample's gradient does not depend on the
-     * others': the loss is a sum over samples and the forward is the inference one).
+     * {@code out}: one pass, or passes over successive groups of samples ({@link #PASS_ROWS}),
+     * kept per pass (a sample's gradient does not depend on the others': the loss is a sum over
+     * samples and the forward is the inference one). A layer skipped in any pass is left out and
+     * its arrays freed.
      */
     private static void pass(ModelProbe probe, Set<String> paths, Loss loss, NDManager keep, Map<String, Layer> out) {
         int n = probe.samples();
@@ -203,14 +210,14 @@ public final class FisherGramRead implements SplitRead {
                     continue;
                 }
                 long w = ParameterState.parameter(probe.paths().blockAt(path), "weight").getArray().size();
-                out.put(path, new Layer(joined(p, 0, keep), joined(p, 1, keep), w));
+                out.put(path, new Layer(p.stream().map(pair -> pair[0]).toList(),
+                        p.stream().map(pair -> pair[1]).toList(), per, w));
+                parts.remove(path); // the layer owns them now
             }
         } finally {
-            parts.values().forEach(l -> l.forEach(pair -> {
-                if (l.size() > 1) { // joined into new arrays: the parts go
-                    pair[0].close();
-                    pair[1].close();
-                }
+            parts.values().forEach(l -> l.forEach(pair -> { // not read: freed now rather than with keep
+                pair[0].close();
+                pair[1].close();
             }));
         }
     }
@@ -261,18 +268,6 @@ public final class FisherGramRead implements SplitRead {
         });
     }
 
-    /** @return the parts' arrays {@code which} joined along the sample axis (the one array when one pass) */
-    private static NDArray joined(List<NDArray[]> parts, int which, NDManager keep) {
-        if (parts.size() == 1) {
-            return parts.get(0)[which];
-        }
-        NDList l = new NDList();
-        parts.forEach(p -> l.add(p[which]));
-        NDArray c = ai.djl.ndarray.NDArrays.concat(l, 0);
-        c.attach(keep);
-        return c;
-    }
-
     /**
      * @return {@code a} without autograd history in {@code keep}: a view of the same memory (no
      *     copy), alive when the pass's arrays are freed
@@ -283,20 +278,65 @@ public final class FisherGramRead implements SplitRead {
         return c;
     }
 
-    private static double[] gram(NDArray input, NDArray delta, int n, NDManager m) {
+    /**
+     * The layer's {@code n × n} Gram, block by block: the block of passes {@code P, Q} is
+     * {@code G_ss' = Σ_{t,t'} (a_st·a_s't')(δ_st·δ_s't')} over the positions {@code t} of sample
+     * {@code s} in {@code P} and {@code t'} of {@code s'} in {@code Q}, in float64.
+     *
+     * @return row-major {@code n × n} Gram
+     */
+    private static double[] gram(Layer layer, int n, NDManager m) {
+        int passes = layer.inputs().size();
+        double[] out = new double[n * n];
         try (NDManager s = m.newSubManager()) {
-            NDArray a = input.toType(ai.djl.ndarray.types.DataType.FLOAT64, false).reshape(n, -1, input.getShape().tail());
-            NDArray d = delta.toType(ai.djl.ndarray.types.DataType.FLOAT64, false).reshape(n, -1, delta.getShape().tail());
-            a.attach(s);
-            d.attach(s);
-            long positions = a.getShape().get(1);
-            NDArray af = a.reshape(n * positions, -1);
-            NDArray df = d.reshape(n * positions, -1);
-            NDArray prod = af.matMul(af.transpose()).mul(df.matMul(df.transpose()));
-            NDArray g = prod.reshape(n, positions, n, positions).sum(new int[] {1, 3});
-            g.attach(s);
-            return ParameterState.toDoubles(g);
+            List<NDArray> a = new ArrayList<>();
+            List<NDArray> d = new ArrayList<>();
+            int[] first = new int[passes + 1];
+            for (int i = 0; i < passes; i++) {
+                a.add(rows(layer.inputs().get(i), s));
+                d.add(rows(layer.deltas().get(i), s));
+                first[i + 1] = Math.min(n, first[i] + layer.perPass());
+                long mi = first[i + 1] - first[i];
+                if (a.get(i).getShape().get(0) % mi != 0 || d.get(i).getShape().get(0) != a.get(i).getShape().get(0)) {
+                    throw new IllegalStateException("a pass of " + mi + " samples gave the layer " + a.get(i).getShape()
+                            + " input rows and " + d.get(i).getShape() + " output-gradient rows: not a whole number"
+                            + " of rows per sample");
+                }
+            }
+            for (int p = 0; p < passes; p++) {
+                for (int q = p; q < passes; q++) {
+                    int mp = first[p + 1] - first[p];
+                    int mq = first[q + 1] - first[q];
+                    long tp = a.get(p).getShape().get(0) / mp; // positions per sample
+                    long tq = a.get(q).getShape().get(0) / mq;
+                    try (NDManager b = s.newSubManager()) {
+                        NDArray prod = a.get(p).matMul(a.get(q).transpose()).mul(d.get(p).matMul(d.get(q).transpose()));
+                        NDArray block = prod.reshape(mp, tp, mq, tq).sum(new int[] {1, 3});
+                        prod.attach(b);
+                        block.attach(b);
+                        double[] v = ParameterState.toDoubles(block);
+                        for (int i = 0; i < mp; i++) {
+                            for (int j = 0; j < mq; j++) {
+                                out[(first[p] + i) * n + first[q] + j] = v[i * mq + j];
+                                out[(first[q] + j) * n + first[p] + i] = v[i * mq + j];
+                            }
+                        }
+                    }
+                }
+            }
         }
+        return out;
+    }
+
+    /** @return {@code x} as float64 rows (samples × positions, features) in {@code s} */
+    private static NDArray rows(NDArray x, NDManager s) {
+        NDArray f = x.toType(ai.djl.ndarray.types.DataType.FLOAT64, false);
+        NDArray r = f.reshape(-1, x.getShape().tail());
+        if (f != x) {
+            f.attach(s);
+        }
+        r.attach(s);
+        return r;
     }
 
     /** @return the DDS read used on the Grams */

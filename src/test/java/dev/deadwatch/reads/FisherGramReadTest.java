@@ -28,6 +28,8 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class FisherGramReadTest {
 
@@ -139,12 +141,13 @@ class FisherGramReadTest {
 
     /**
      * A sequence model's probe is read in passes of at most {@link FisherGramRead#PASS_ROWS} rows
-     * (here 3 passes of 4 sequences of 64 positions), joined: the Gram is still the inner products
-     * of the per-sample gradients, with the labels of each pass its own.
+     * (here passes of 4 sequences of 64 positions: 4 + 4 + 4, and 4 + 4 + 2), kept per pass and
+     * the Gram built block by block: it is still the inner products of the per-sample gradients,
+     * with the labels of each pass its own.
      */
-    @Test
-    void passesOverGroupsOfSamplesGiveThePerSampleGram() {
-        int n = 12;
+    @ParameterizedTest
+    @ValueSource(ints = {12, 10})
+    void passesOverGroupsOfSamplesGiveThePerSampleGram(int n) {
         try (NDManager m = NDManager.newBaseManager()) {
             m.getEngine().setRandomSeed(8);
             SequentialBlock net = new SequentialBlock()
