@@ -93,7 +93,10 @@ public final class Replica implements AutoCloseable {
     }
 
     /**
-     * Copies the source's current parameter values (exactly widened to float64).
+     * Copies the source's current parameter values (exactly widened to float64), converted by the
+     * engine from array to array: nothing of them passes through the Java heap (a {@code double[]}
+     * of every parameter would grow the heap by twice the model's float32 size, and a JVM seldom
+     * gives heap back).
      *
      * @param source the model's block
      */
@@ -120,7 +123,7 @@ public final class Replica implements AutoCloseable {
                 throw new IllegalArgumentException("parameter " + d.getKey() + " of the factory block is "
                         + da.getDataType() + " after a " + precision + " initialization");
             }
-            ParameterState.write(da, ParameterState.toDoubles(sa));
+            ParameterState.copy(da, sa);
         }
     }
 

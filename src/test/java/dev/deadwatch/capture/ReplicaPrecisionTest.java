@@ -57,6 +57,36 @@ class ReplicaPrecisionTest {
                 .add(Activation.reluBlock()).add(Linear.builder().setUnits(2).build());
     }
 
+    /**
+     * The replica's parameters are the model's, widened exactly: the engine's float32 → float64
+     * conversion, array to array, gives each value bit for bit (and keeps the replica's own type).
+     */
+    @Test
+    void aFloat64ReplicaHoldsTheModelsValuesWidenedExactly() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            m.getEngine().setRandomSeed(11);
+            Block source = new SequentialBlock().add(Linear.builder().setUnits(7).build())
+                    .add(Activation.reluBlock()).add(Linear.builder().setUnits(3).build());
+            source.initialize(m, DataType.FLOAT32, new Shape(2, 5));
+            try (Replica r = Replica.float64(() -> new SequentialBlock().add(Linear.builder().setUnits(7).build())
+                    .add(Activation.reluBlock()).add(Linear.builder().setUnits(3).build()), source, m, new Shape(2, 5))) {
+                var src = source.getParameters();
+                var dst = r.block().getParameters();
+                assertThat(dst.size()).isEqualTo(4);
+                for (int i = 0; i < src.size(); i++) {
+                    NDArray d = dst.get(i).getValue().getArray();
+                    assertThat(d.getDataType()).isEqualTo(DataType.FLOAT64);
+                    float[] want = src.get(i).getValue().getArray().toFloatArray();
+                    double[] got = d.toDoubleArray();
+                    assertThat(got).hasSize(want.length);
+                    for (int j = 0; j < want.length; j++) {
+                        assertThat(got[j]).as("%s[%d]", dst.get(i).getKey(), j).isEqualTo((double) want[j]);
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void aBlockThatFailsInFloat64RunsInFloat32AndTheOthersStayFloat64() {
         try (NDManager m = NDManager.newBaseManager()) {
