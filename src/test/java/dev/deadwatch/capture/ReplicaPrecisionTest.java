@@ -65,11 +65,11 @@ class ReplicaPrecisionTest {
     void aFloat64ReplicaHoldsTheModelsValuesWidenedExactly() {
         try (NDManager m = NDManager.newBaseManager()) {
             m.getEngine().setRandomSeed(11);
-            Block source = new SequentialBlock().add(Linear.builder().setUnits(7).build())
+            java.util.function.Supplier<Block> net = () -> new SequentialBlock().add(Linear.builder().setUnits(7).build())
                     .add(Activation.reluBlock()).add(Linear.builder().setUnits(3).build());
+            Block source = net.get();
             source.initialize(m, DataType.FLOAT32, new Shape(2, 5));
-            try (Replica r = Replica.float64(() -> new SequentialBlock().add(Linear.builder().setUnits(7).build())
-                    .add(Activation.reluBlock()).add(Linear.builder().setUnits(3).build()), source, m, new Shape(2, 5))) {
+            try (Replica r = Replica.float64(net, source, m, new Shape(2, 5))) {
                 var src = source.getParameters();
                 var dst = r.block().getParameters();
                 assertThat(dst.size()).isEqualTo(4);
