@@ -7,6 +7,9 @@ need=()
 command -v java >/dev/null 2>&1 || need+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus) # promtool and the server for the rule and end-to-end tests
+# jemalloc: the benchmark's memory table has a row per native allocator (BENCHMARKS.md), and its test
+# runs one with it preloaded
+[[ -f /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 ]] || need+=(libjemalloc2)
 
 # native LAPACK for the eigensolver: dev.ludovic.netlib loads liblapack.so.3, which OpenBLAS provides
 # (update-alternatives picks it over the reference LAPACK). The single-threaded build: the multithreaded

@@ -6,7 +6,9 @@ import java.nio.file.Path;
 
 /**
  * The child JVM of {@link PauseMemoryBench}'s memory runs: trains the encoder with the monitor
- * (float64 replica) or without, then prints {@code PREFIX peakRssBytes reads liveArrays}.
+ * (float64 replica) or without, then prints {@code PREFIX peakRssBytes reads liveArrays
+ * secondsPerStep allocator} (the wall time of the training loop over its steps, reads waited for
+ * included; the {@link Allocator} it found itself running with).
  * Arguments: {@code small|minilm}, {@code true|false} (monitored), steps.
  */
 public final class RssRun {
@@ -23,9 +25,13 @@ public final class RssRun {
     public static void main(String[] args) throws Exception {
         MiniEncoder.Size s = "minilm".equals(args[0]) ? PauseMemoryBench.MINILM : MiniEncoder.Size.SMALL;
         boolean monitored = Boolean.parseBoolean(args[1]);
+        int steps = Integer.parseInt(args[2]);
         int baseline = PauseMemoryBench.liveArrays();
-        int reads = new PauseMemoryBench(Integer.parseInt(args[2]), 1).trainFor(s, monitored);
-        System.out.println(PREFIX + " " + peakRss() + " " + reads + " " + (PauseMemoryBench.liveArrays() - baseline));
+        long t0 = System.nanoTime();
+        int reads = new PauseMemoryBench(steps, 1).trainFor(s, monitored);
+        double perStep = (System.nanoTime() - t0) / 1e9 / steps;
+        System.out.println(PREFIX + " " + peakRss() + " " + reads + " " + (PauseMemoryBench.liveArrays() - baseline)
+                + " " + perStep + " " + Allocator.ofThisProcess().name());
     }
 
     /** @return this process's peak RSS, bytes (VmHWM), or the JVM's heap where unknown */

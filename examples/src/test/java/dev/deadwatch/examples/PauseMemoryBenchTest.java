@@ -2,6 +2,7 @@ package dev.deadwatch.examples;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -14,12 +15,27 @@ class PauseMemoryBenchTest {
     @Test
     void eachMemoryRunIsAProcessOfItsOwn() throws Exception {
         PauseMemoryBench bench = new PauseMemoryBench(8, 1);
-        long[] without = bench.child(MiniEncoder.Size.SMALL, false);
-        long[] with = bench.child(MiniEncoder.Size.SMALL, true);
-        assertThat(without[0]).as("peak RSS").isPositive();
-        assertThat(without[1]).as("no monitor, no read").isZero();
-        assertThat(with[1]).as("a read every %d steps", PauseMemoryBench.INTERVAL).isEqualTo(8 / PauseMemoryBench.INTERVAL);
-        assertThat(with[2]).as("live NDArrays left").isZero();
-        assertThat(with[0]).as("this process's RSS is not theirs").isNotEqualTo(RssRun.peakRss());
+        PauseMemoryBench.Child without = bench.child(MiniEncoder.Size.SMALL, false);
+        PauseMemoryBench.Child with = bench.child(MiniEncoder.Size.SMALL, true);
+        assertThat(without.peakRss()).as("peak RSS").isPositive();
+        assertThat(without.reads()).as("no monitor, no read").isZero();
+        assertThat(with.reads()).as("a read every %d steps", PauseMemoryBench.INTERVAL).isEqualTo(8 / PauseMemoryBench.INTERVAL);
+        assertThat(with.liveArrays()).as("live NDArrays left").isZero();
+        assertThat(with.peakRss()).as("this process's RSS is not theirs").isNotEqualTo(RssRun.peakRss());
+        assertThat(with.secondsPerStep()).as("seconds per step").isPositive();
+        assertThat(with.allocator()).isEqualTo(Allocator.GLIBC);
+    }
+
+    /**
+     * The allocator rows run with what they name: glibc with a fixed mmap threshold, and jemalloc
+     * preloaded (scripts/setup.sh installs Debian's libjemalloc2), each seen from inside the run.
+     */
+    @Test
+    void eachAllocatorRowRunsWithItsAllocator() throws Exception {
+        PauseMemoryBench bench = new PauseMemoryBench(4, 1);
+        assertThat(Allocator.JEMALLOC.available()).as(Allocator.JEMALLOC_LIBRARY).isTrue();
+        for (Allocator a : List.of(Allocator.GLIBC_FIXED_MMAP, Allocator.JEMALLOC)) {
+            assertThat(bench.child(MiniEncoder.Size.SMALL, false, a).allocator()).isEqualTo(a);
+        }
     }
 }
