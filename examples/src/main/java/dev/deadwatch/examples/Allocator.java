@@ -6,7 +6,7 @@ import java.nio.file.Path;
 import java.util.Map;
 
 /**
- * The native allocator a child JVM of {@link PauseMemoryBench} runs with. PyTorch's CPU tensors
+ * The native allocator a child JVM of {@link ReplicaMemoryBench} runs with. PyTorch's CPU tensors
  * come from {@code malloc}; glibc's raises its mmap threshold to the size of the largest block
  * freed (up to 32 MB), after which blocks of tensor size are served from per-thread arenas and
  * kept there when freed. A monitor that reads on a thread of its own beside training multiplies

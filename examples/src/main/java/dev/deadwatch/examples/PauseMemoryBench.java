@@ -10,8 +10,6 @@ import ai.djl.training.EasyTrain;
 import ai.djl.training.Trainer;
 import ai.djl.training.dataset.ArrayDataset;
 import ai.djl.training.dataset.Batch;
-import ai.djl.training.listener.TrainingListener;
-import ai.djl.training.listener.TrainingListenerAdapter;
 import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
@@ -42,10 +40,9 @@ import java.util.concurrent.TimeUnit;
  * batch and probe 16 sequences) and a small one, (1) the training pause per snapshot without a
  * replica: before (every read on the training thread, as the listener ran them until the split)
  * and after (the capture only; the rest on the worker), both timed directly on the model, and the
- * listener's own {@code deadwatch_training_pause_seconds} over a training run; (2) the memory a
- * float64 replica adds, as (peak RSS with the monitor − without) / bytes of the float32
- * parameters and as a ratio, each run in a JVM of its own, with its live NDArrays; (3) the order
- * read with its per-layer sample and time limit.
+ * listener's own {@code deadwatch_training_pause_seconds} over a training run, and the monitor's
+ * time on the training thread ({@link MonitorClock}); (2) the memory a float64 replica adds
+ * ({@link ReplicaMemoryBench}); (3) the order read with its per-layer sample and time limit.
  */
 final class PauseMemoryBench {
 
@@ -85,13 +82,10 @@ final class PauseMemoryBench {
         for (MiniEncoder.Size s : List.of(MiniEncoder.Size.SMALL, MINILM)) {
             pauses(md, s);
         }
-        md.append("\n| replica | model | native allocator | float32 parameters (MB) | peak RSS without the monitor (MB)"
-                + " | with (MB) | with / without | (with − without) / parameters | a training step without the monitor (s)"
-                + " | live NDArrays after the reads, monitor closed | reads |\n"
-                + "|---|---|---|---|---|---|---|---|---|---|---|\n");
-        for (MiniEncoder.Size s : List.of(MiniEncoder.Size.SMALL, MINILM)) {
-            memory(md, s);
-        }
+        ReplicaMemoryBench memory = new ReplicaMemoryBench(steps);
+        memory.write(md);
+        minilm[7] = memory.glibcRatio();
+        bestRatio = memory.bestRatio();
         md.append(String.format(Locale.ROOT, "%n| model | order read: candidates read of found | layers read of"
                 + " found | time, detectors included (s) | time limit (s) |%n|---|---|---|---|---|%n"));
         for (MiniEncoder.Size s : List.of(MiniEncoder.Size.SMALL, MINILM)) {
@@ -134,10 +128,12 @@ final class PauseMemoryBench {
     /** The memory goal's before, measured as here on ddce2c8. */
     static final String BEFORE_RSS_RATIO = "2.90 × (3479 MB against 1200 MB)";
 
+    /** The MiniLM-size replica's lowest peak-RSS ratio, whichever allocator. */
+    private double bestRatio;
     private double orderSeconds;
     private String orderRead = "";
 
-    private static String name(MiniEncoder.Size s) {
+    static String name(MiniEncoder.Size s) {
         return s == MINILM ? "MiniLM-size" : "small";
     }
 
@@ -243,120 +239,6 @@ final class PauseMemoryBench {
         }
     }
 
-    /**
-     * The monitor's time in each step's {@code onTrainingBatch}, taken by a listener called just
-     * before it and one just after (DJL calls listeners in the order they were added).
-     */
-    static final class MonitorClock {
-        private final java.util.List<Long> nanos = new java.util.ArrayList<>();
-        private long start;
-
-        final TrainingListener before = new TrainingListenerAdapter() {
-            @Override
-            public void onTrainingBatch(Trainer trainer, BatchData batchData) {
-                start = System.nanoTime();
-            }
-        };
-
-        final TrainingListener after = new TrainingListenerAdapter() {
-            @Override
-            public void onTrainingBatch(Trainer trainer, BatchData batchData) {
-                nanos.add(System.nanoTime() - start);
-            }
-        };
-
-        /** @return seconds in the monitor over every step but {@code step} (from 1) */
-        double secondsExcept(int step) {
-            long sum = 0;
-            for (int i = 0; i < nanos.size(); i++) {
-                sum += i == step - 1 ? 0 : nanos.get(i);
-            }
-            return sum / 1e9;
-        }
-    }
-
-    private void memory(StringBuilder md, MiniEncoder.Size s) throws Exception {
-        long params = 0;
-        try (Model probeModel = Model.newInstance("size")) {
-            probeModel.setBlock(MiniEncoder.build(s));
-            try (NDManager m = NDManager.newBaseManager()) {
-                probeModel.getBlock().initialize(m, ai.djl.ndarray.types.DataType.FLOAT32, s.inputShape(BATCH));
-                params = parameters(probeModel.getBlock());
-            }
-        }
-        double bytes = 4.0 * params;
-        // the small model with glibc only: its peak is the JVM's, whatever the allocator
-        for (Allocator a : s == MINILM ? List.of(Allocator.values()) : List.of(Allocator.GLIBC)) {
-            if (!a.available()) {
-                md.append(String.format(Locale.ROOT, "| float64 | %s | %s: not installed (Debian: libjemalloc2) |"
-                        + " | | | | | | | |%n", name(s), a.label()));
-                continue;
-            }
-            Child without = child(s, false, a);
-            Child with = child(s, true, a);
-            if (without.allocator() != a || with.allocator() != a) {
-                throw new IllegalStateException("asked for " + a + ", the runs had " + without.allocator() + " and "
-                        + with.allocator());
-            }
-            double ratio = (double) with.peakRss() / without.peakRss();
-            if (s == MINILM && a == Allocator.GLIBC) {
-                minilm[7] = ratio;
-            }
-            if (s == MINILM) {
-                bestRatio = Math.min(bestRatio, ratio);
-            }
-            md.append(String.format(Locale.ROOT, "| float64 | %s | %s | %.1f | %d | %d | **%.2f** | %.2f | %.3f | %+d | %d |%n",
-                    name(s), a.label(), bytes / 1e6, without.peakRss() >> 20, with.peakRss() >> 20, ratio,
-                    (with.peakRss() - without.peakRss()) / bytes, without.secondsPerStep(), with.liveArrays(),
-                    with.reads()));
-        }
-    }
-
-    /** The lowest ratio of the MiniLM-size rows, whichever allocator. */
-    private double bestRatio = Double.POSITIVE_INFINITY;
-
-    /**
-     * One training run in a JVM of its own ({@link RssRun}) with glibc's allocator, so that its
-     * peak RSS is that run's alone, not what this process holds from the sections before.
-     *
-     * @return see {@link #child(MiniEncoder.Size, boolean, Allocator)}
-     */
-    Child child(MiniEncoder.Size s, boolean monitored) throws IOException, InterruptedException {
-        return child(s, monitored, Allocator.GLIBC);
-    }
-
-    /** What a child run measured. */
-    record Child(long peakRss, int reads, int liveArrays, double secondsPerStep, Allocator allocator) {}
-
-    /**
-     * One training run in a JVM of its own ({@link RssRun}) with the given native allocator.
-     *
-     * @return its peak RSS (bytes), reads, live NDArrays left after the monitor closed, seconds per
-     *     step, and the allocator it found itself running with
-     */
-    Child child(MiniEncoder.Size s, boolean monitored, Allocator allocator) throws IOException, InterruptedException {
-        String jvm = ProcessHandle.current().info().command().orElse("java");
-        ProcessBuilder pb = new ProcessBuilder(jvm, "-Dai.djl.offline=true",
-                "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", System.getProperty("java.class.path"),
-                RssRun.class.getName(), s == MINILM ? "minilm" : "small", Boolean.toString(monitored),
-                Integer.toString(steps));
-        allocator.applyTo(pb.environment());
-        pb.redirectErrorStream(true);
-        Process p = pb.start();
-        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-        if (p.waitFor() != 0) {
-            throw new IllegalStateException("the RSS run failed: " + out);
-        }
-        for (String line : out.split("\n")) {
-            if (line.startsWith(RssRun.PREFIX)) {
-                String[] f = line.substring(RssRun.PREFIX.length()).trim().split(" ");
-                return new Child(Long.parseLong(f[0]), Integer.parseInt(f[1]), Integer.parseInt(f[2]),
-                        Double.parseDouble(f[3]), Allocator.valueOf(f[4]));
-            }
-        }
-        throw new IllegalStateException("the RSS run printed no result: " + out);
-    }
-
     /** One monitored (float64 replica, every read waited for) or unmonitored run; its reads. */
     int trainFor(MiniEncoder.Size s, boolean monitored) throws Exception {
         if (!monitored) {
@@ -428,7 +310,7 @@ final class PauseMemoryBench {
         }
     }
 
-    private static long parameters(Block b) {
+    static long parameters(Block b) {
         long n = 0;
         for (Pair<String, Parameter> p : b.getParameters()) {
             n += p.getValue().getArray().size();

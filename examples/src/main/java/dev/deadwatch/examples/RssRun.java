@@ -5,7 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * The child JVM of {@link PauseMemoryBench}'s memory runs: trains the encoder with the monitor
+ * The child JVM of {@link ReplicaMemoryBench}'s runs: trains the encoder with the monitor
  * (float64 replica) or without, then prints {@code PREFIX peakRssBytes reads liveArrays
  * secondsPerStep allocator} (the wall time of the training loop over its steps, reads waited for
  * included; the {@link Allocator} it found itself running with).

@@ -10,13 +10,13 @@ import org.junit.jupiter.api.Test;
  * so the peak RSS without the monitor is that of a training alone, not of the bench's process
  * after the sections before (which made the small model's "without" 3.7 GB).
  */
-class PauseMemoryBenchTest {
+class ReplicaMemoryBenchTest {
 
     @Test
     void eachMemoryRunIsAProcessOfItsOwn() throws Exception {
-        PauseMemoryBench bench = new PauseMemoryBench(8, 1);
-        PauseMemoryBench.Child without = bench.child(MiniEncoder.Size.SMALL, false);
-        PauseMemoryBench.Child with = bench.child(MiniEncoder.Size.SMALL, true);
+        ReplicaMemoryBench bench = new ReplicaMemoryBench(8);
+        ReplicaMemoryBench.Child without = bench.child(MiniEncoder.Size.SMALL, false);
+        ReplicaMemoryBench.Child with = bench.child(MiniEncoder.Size.SMALL, true);
         assertThat(without.peakRss()).as("peak RSS").isPositive();
         assertThat(without.reads()).as("no monitor, no read").isZero();
         assertThat(with.reads()).as("a read every %d steps", PauseMemoryBench.INTERVAL).isEqualTo(8 / PauseMemoryBench.INTERVAL);
@@ -32,7 +32,7 @@ class PauseMemoryBenchTest {
      */
     @Test
     void eachAllocatorRowRunsWithItsAllocator() throws Exception {
-        PauseMemoryBench bench = new PauseMemoryBench(4, 1);
+        ReplicaMemoryBench bench = new ReplicaMemoryBench(4);
         assertThat(Allocator.JEMALLOC.available()).as(Allocator.JEMALLOC_LIBRARY).isTrue();
         for (Allocator a : List.of(Allocator.GLIBC_FIXED_MMAP, Allocator.JEMALLOC)) {
             assertThat(bench.child(MiniEncoder.Size.SMALL, false, a).allocator()).isEqualTo(a);

@@ -1,0 +1,39 @@
+package dev.deadwatch.examples;
+
+import ai.djl.training.Trainer;
+import ai.djl.training.listener.TrainingListener;
+import ai.djl.training.listener.TrainingListenerAdapter;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The monitor's time in each step's {@code onTrainingBatch}, taken by a listener called just
+ * before it and one just after (DJL calls listeners in the order they were added).
+ */
+final class MonitorClock {
+    private final List<Long> nanos = new ArrayList<>();
+    private long start;
+
+    final TrainingListener before = new TrainingListenerAdapter() {
+        @Override
+        public void onTrainingBatch(Trainer trainer, BatchData batchData) {
+            start = System.nanoTime();
+        }
+    };
+
+    final TrainingListener after = new TrainingListenerAdapter() {
+        @Override
+        public void onTrainingBatch(Trainer trainer, BatchData batchData) {
+            nanos.add(System.nanoTime() - start);
+        }
+    };
+
+    /** @return seconds in the monitor over every step but {@code step} (from 1) */
+    double secondsExcept(int step) {
+        long sum = 0;
+        for (int i = 0; i < nanos.size(); i++) {
+            sum += i == step - 1 ? 0 : nanos.get(i);
+        }
+        return sum / 1e9;
+    }
+}
