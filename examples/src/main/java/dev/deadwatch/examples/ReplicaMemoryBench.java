@@ -58,7 +58,7 @@ final class ReplicaMemoryBench {
             }
         }
         double bytes = 4.0 * params;
-        // the small model with glibc only: its peak is the JVM's, whatever the allocator
+        // the small model with glibc only: its peak is mostly the JVM's own
         for (Allocator a : s == MINILM ? List.of(Allocator.values()) : List.of(Allocator.GLIBC)) {
             if (!a.available()) {
                 md.append(String.format(Locale.ROOT, "| float64 | %s | %s: not installed (Debian: libjemalloc2) |"
@@ -84,7 +84,6 @@ final class ReplicaMemoryBench {
                     with.reads()));
         }
     }
-
 
     /**
      * One training run in a JVM of its own ({@link RssRun}) with glibc's allocator, so that its
