@@ -82,6 +82,7 @@ final class PauseMemoryBench {
         for (MiniEncoder.Size s : List.of(MiniEncoder.Size.SMALL, MINILM)) {
             pauses(md, s);
         }
+        SpreadCaptureBench.write(md);
         ReplicaMemoryBench memory = new ReplicaMemoryBench(steps);
         memory.write(md);
         minilm[7] = memory.glibcRatio();
@@ -172,7 +173,7 @@ final class PauseMemoryBench {
         }
     }
 
-    private static DefaultTrainingConfig config() {
+    static DefaultTrainingConfig config() {
         return new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
                 .optOptimizer(Optimizer.adam().optLearningRateTracker(Tracker.fixed(3e-4f)).build());
     }
@@ -293,18 +294,7 @@ final class PauseMemoryBench {
             }
             try (Trainer t = model.newTrainer(cfg)) {
                 t.initialize(s.inputShape(BATCH));
-                int step = 0;
-                while (step < steps) {
-                    for (Batch b : t.iterateDataset(data)) {
-                        try (b) {
-                            EasyTrain.trainBatch(t, b);
-                            t.step();
-                        }
-                        if (++step >= steps) {
-                            break;
-                        }
-                    }
-                }
+                TrainingLoop.steps(t, data, steps);
                 t.notifyListeners(l -> l.onTrainingEnd(t));
             }
         }

@@ -70,4 +70,28 @@ public final class TrainingLoop {
         }
         trainer.notifyListeners(l -> l.onTrainingEnd(trainer));
     }
+
+    /**
+     * Trains a number of optimizer steps and nothing else: no validation, no epoch or end
+     * notification (the caller says when training ends). The data is iterated from its start,
+     * again as often as needed.
+     *
+     * @param trainer the trainer (listeners attached)
+     * @param train training data
+     * @param steps optimizer steps
+     */
+    public static void steps(Trainer trainer, Dataset train, int steps) throws IOException, TranslateException {
+        int step = 0;
+        while (step < steps) {
+            for (Batch batch : trainer.iterateDataset(train)) {
+                try (batch) {
+                    EasyTrain.trainBatch(trainer, batch);
+                    trainer.step();
+                }
+                if (++step >= steps) {
+                    break;
+                }
+            }
+        }
+    }
 }
