@@ -51,23 +51,12 @@ public final class TrainingLoop {
         if (engineThreads > 0) {
             GradMode.threadsOnThisThread(engineThreads);
         }
-        int step = 0;
-        while (step < steps) {
-            for (Batch batch : trainer.iterateDataset(train)) {
-                try (batch) {
-                    EasyTrain.trainBatch(trainer, batch);
-                    trainer.step();
-                }
-                step++;
-                if (step % validateEvery == 0 || step == steps) {
-                    EasyTrain.evaluateDataset(trainer, validation);
-                    trainer.notifyListeners(l -> l.onEpoch(trainer));
-                }
-                if (step >= steps) {
-                    break;
-                }
+        steps(trainer, train, steps, step -> {
+            if (step % validateEvery == 0 || step == steps) {
+                EasyTrain.evaluateDataset(trainer, validation);
+                trainer.notifyListeners(l -> l.onEpoch(trainer));
             }
-        }
+        });
         trainer.notifyListeners(l -> l.onTrainingEnd(trainer));
     }
 
@@ -81,6 +70,17 @@ public final class TrainingLoop {
      * @param steps optimizer steps
      */
     public static void steps(Trainer trainer, Dataset train, int steps) throws IOException, TranslateException {
+        steps(trainer, train, steps, step -> { });
+    }
+
+    /** What runs after each step, told the steps done so far. */
+    @FunctionalInterface
+    private interface AfterStep {
+        void after(int step) throws IOException, TranslateException;
+    }
+
+    private static void steps(Trainer trainer, Dataset train, int steps, AfterStep after)
+            throws IOException, TranslateException {
         int step = 0;
         while (step < steps) {
             for (Batch batch : trainer.iterateDataset(train)) {
@@ -88,7 +88,8 @@ public final class TrainingLoop {
                     EasyTrain.trainBatch(trainer, batch);
                     trainer.step();
                 }
-                if (++step >= steps) {
+                after.after(++step);
+                if (step >= steps) {
                     break;
                 }
             }
