@@ -1,6 +1,7 @@
 package dev.deadwatch.minilm;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.withinPercentage;
 
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -12,8 +13,11 @@ import dev.deadwatch.linalg.Spectrum;
 import dev.deadwatch.monitor.ReadReport;
 import dev.deadwatch.monitor.ReadSuite;
 import dev.deadwatch.reads.LayerNormRead;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The paper's claim on a real pretrained transformer: every LayerNorm of all-MiniLM-L6-v2 (the
@@ -29,7 +33,7 @@ class LayerNormKernelTest {
     private static final double FLOAT32_Q = 1e-12;
 
     @Test
-    void everyLayerNormHasTheExactKernel() throws Exception {
+    void everyLayerNormHasTheExactKernel(@TempDir Path dir) throws Exception {
         MiniLm model = Pretrained.model();
         long[][] ids = Sentences.wordSalad(48, MiniLmDemo.PROBE_WORDS, 3);
         try (NDManager m = Pretrained.manager().newSubManager();
@@ -55,6 +59,21 @@ class LayerNormKernelTest {
                 assertThat(r.read().width()).isEqualTo(384);
                 assertThat(r.read().gammaMinAbs()).as(r.name()).isEqualTo(
                         minAbs(Pretrained.checkpoint().weights().get(r.name() + ".weight").values()));
+            }
+            // the demo's DIR/layernorm.csv: a header and one row per LayerNorm, as read
+            Path csv = dir.resolve("layernorm.csv");
+            FrozenRead.writeCsv(csv, rows);
+            List<String> lines = Files.readAllLines(csv);
+            assertThat(lines.get(0)).isEqualTo("layer,min_gamma,q,alignment,kernel");
+            assertThat(lines).hasSize(1 + 13);
+            for (int i = 0; i < rows.size(); i++) {
+                String[] f = lines.get(i + 1).split(",");
+                assertThat(f).hasSize(5);
+                assertThat(f[0]).isEqualTo(rows.get(i).name());
+                assertThat(Double.parseDouble(f[1])).isCloseTo(rows.get(i).read().gammaMinAbs(), withinPercentage(1e-3));
+                assertThat(Math.abs(Double.parseDouble(f[2]))).isLessThan(FLOAT32_Q);
+                assertThat(Double.parseDouble(f[3])).isGreaterThan(1 - ALIGNMENT_TOLERANCE);
+                assertThat(f[4]).isEqualTo("yes");
             }
         }
     }
