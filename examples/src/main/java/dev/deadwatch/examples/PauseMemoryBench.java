@@ -240,16 +240,24 @@ final class PauseMemoryBench {
         }
     }
 
-    /** One monitored (float64 replica, every read waited for) or unmonitored run; its reads. */
-    int trainFor(MiniEncoder.Size s, boolean monitored) throws Exception {
-        if (!monitored) {
+    /**
+     * One run without the monitor, or with it on a float64 replica, or with it on the model itself
+     * (no block factory: the javaagent's path); every snapshot read and waited for.
+     *
+     * @return the reads
+     */
+    int trainFor(MiniEncoder.Size s, ReplicaMemoryBench.Arm arm) throws Exception {
+        if (arm == ReplicaMemoryBench.Arm.NONE) {
             train(s, null);
             return 0;
         }
         int[] reads = new int[1];
-        try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(INTERVAL)
-                .optOrderEvery(Integer.MAX_VALUE).optBudget(1.0).optProbeSize(BATCH).optWaitForReads(true)
-                .optBlockFactory(() -> MiniEncoder.build(s)).optOnReport(r -> reads[0]++).build()) {
+        var builder = DeadwatchListener.builder().optInterval(INTERVAL).optOrderEvery(Integer.MAX_VALUE).optBudget(1.0)
+                .optProbeSize(BATCH).optWaitForReads(true).optOnReport(r -> reads[0]++);
+        if (arm == ReplicaMemoryBench.Arm.REPLICA) {
+            builder.optBlockFactory(() -> MiniEncoder.build(s));
+        }
+        try (DeadwatchListener monitor = builder.build()) {
             train(s, monitor);
         }
         return reads[0];

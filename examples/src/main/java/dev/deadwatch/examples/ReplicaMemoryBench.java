@@ -10,12 +10,22 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * The memory table of {@code bench --only pauses}: peak RSS of a training with the monitor on a
- * float64 replica against the same training without it, each run in a JVM of its own
- * ({@link RssRun}) so that its peak is that run's alone, with each native {@link Allocator} on the
- * MiniLM-size encoder.
+ * The memory table of {@code bench --only pauses}: peak RSS of a training with the monitor, on a
+ * float64 replica and on the model itself (the javaagent's path), against the same training
+ * without it, each run in a JVM of its own ({@link RssRun}) so that its peak is that run's alone,
+ * with each native {@link Allocator} on the MiniLM-size encoder.
  */
 final class ReplicaMemoryBench {
+
+    /** How a run is monitored. */
+    enum Arm {
+        /** No monitor. */
+        NONE,
+        /** The monitor with a block factory: reads on a float64 replica. */
+        REPLICA,
+        /** The monitor without one: reads on the model in float32 (the javaagent's path). */
+        MODEL
+    }
 
     private final int steps;
     /** The MiniLM-size ratio with glibc, and the lowest of its rows, whichever allocator. */
@@ -29,10 +39,11 @@ final class ReplicaMemoryBench {
 
     /** Appends the table: the small encoder with glibc, the MiniLM-size one with every allocator. */
     void write(StringBuilder md) throws Exception {
-        md.append("\n| replica | model | native allocator | float32 parameters (MB) | peak RSS without the monitor (MB)"
-                + " | with (MB) | with / without | (with − without) / parameters | a training step without the monitor (s)"
-                + " | live NDArrays after the reads, monitor closed | reads |\n"
-                + "|---|---|---|---|---|---|---|---|---|---|---|\n");
+        md.append("\n| model | native allocator | float32 parameters (MB) | peak RSS without the monitor (MB)"
+                + " | with it on a float64 replica (MB) | with / without | (with − without) / parameters | with it on the"
+                + " model, no replica (the javaagent's path) (MB) | with / without | a training step without the monitor"
+                + " (s) | live NDArrays after the reads, monitor closed: replica / model | reads: replica / model |\n"
+                + "|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (MiniEncoder.Size s : List.of(MiniEncoder.Size.SMALL, MINILM)) {
             memory(md, s);
         }
@@ -61,15 +72,17 @@ final class ReplicaMemoryBench {
         // the small model with glibc only: its peak is mostly the JVM's own
         for (Allocator a : s == MINILM ? List.of(Allocator.values()) : List.of(Allocator.GLIBC)) {
             if (!a.available()) {
-                md.append(String.format(Locale.ROOT, "| float64 | %s | %s: not installed (Debian: libjemalloc2) |"
-                        + " | | | | | | | |%n", PauseMemoryBench.name(s), a.label()));
+                md.append(String.format(Locale.ROOT, "| %s | %s: not installed (Debian: libjemalloc2) |"
+                        + " | | | | | | | | | |%n", PauseMemoryBench.name(s), a.label()));
                 continue;
             }
-            Child without = child(s, false, a);
-            Child with = child(s, true, a);
-            if (without.allocator() != a || with.allocator() != a) {
-                throw new IllegalStateException("asked for " + a + ", the runs had " + without.allocator() + " and "
-                        + with.allocator());
+            Child without = child(s, Arm.NONE, a);
+            Child with = child(s, Arm.REPLICA, a);
+            Child onModel = child(s, Arm.MODEL, a);
+            for (Child c : List.of(without, with, onModel)) {
+                if (c.allocator() != a) {
+                    throw new IllegalStateException("asked for " + a + ", a run had " + c.allocator());
+                }
             }
             double ratio = (double) with.peakRss() / without.peakRss();
             if (s == MINILM && a == Allocator.GLIBC) {
@@ -78,10 +91,11 @@ final class ReplicaMemoryBench {
             if (s == MINILM) {
                 bestRatio = Math.min(bestRatio, ratio);
             }
-            md.append(String.format(Locale.ROOT, "| float64 | %s | %s | %.1f | %d | %d | **%.2f** | %.2f | %.3f | %+d | %d |%n",
-                    PauseMemoryBench.name(s), a.label(), bytes / 1e6, without.peakRss() >> 20, with.peakRss() >> 20, ratio,
-                    (with.peakRss() - without.peakRss()) / bytes, without.secondsPerStep(), with.liveArrays(),
-                    with.reads()));
+            md.append(String.format(Locale.ROOT, "| %s | %s | %.1f | %d | %d | **%.2f** | %.2f | %d | **%.2f** | %.3f |"
+                    + " %+d / %+d | %d / %d |%n", PauseMemoryBench.name(s), a.label(), bytes / 1e6,
+                    without.peakRss() >> 20, with.peakRss() >> 20, ratio, (with.peakRss() - without.peakRss()) / bytes,
+                    onModel.peakRss() >> 20, (double) onModel.peakRss() / without.peakRss(), without.secondsPerStep(),
+                    with.liveArrays(), onModel.liveArrays(), with.reads(), onModel.reads()));
         }
     }
 
@@ -89,10 +103,10 @@ final class ReplicaMemoryBench {
      * One training run in a JVM of its own ({@link RssRun}) with glibc's allocator, so that its
      * peak RSS is that run's alone, not what this process holds from the sections before.
      *
-     * @return see {@link #child(MiniEncoder.Size, boolean, Allocator)}
+     * @return see {@link #child(MiniEncoder.Size, Arm, Allocator)}
      */
-    Child child(MiniEncoder.Size s, boolean monitored) throws IOException, InterruptedException {
-        return child(s, monitored, Allocator.GLIBC);
+    Child child(MiniEncoder.Size s, Arm arm) throws IOException, InterruptedException {
+        return child(s, arm, Allocator.GLIBC);
     }
 
     /** What a child run measured. */
@@ -104,11 +118,11 @@ final class ReplicaMemoryBench {
      * @return its peak RSS (bytes), reads, live NDArrays left after the monitor closed, seconds per
      *     step, and the allocator it found itself running with
      */
-    Child child(MiniEncoder.Size s, boolean monitored, Allocator allocator) throws IOException, InterruptedException {
+    Child child(MiniEncoder.Size s, Arm arm, Allocator allocator) throws IOException, InterruptedException {
         String jvm = ProcessHandle.current().info().command().orElse("java");
         ProcessBuilder pb = new ProcessBuilder(jvm, "-Dai.djl.offline=true",
                 "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", System.getProperty("java.class.path"),
-                RssRun.class.getName(), s == MINILM ? "minilm" : "small", Boolean.toString(monitored),
+                RssRun.class.getName(), s == MINILM ? "minilm" : "small", arm.name().toLowerCase(Locale.ROOT),
                 Integer.toString(steps));
         allocator.applyTo(pb.environment());
         pb.redirectErrorStream(true);

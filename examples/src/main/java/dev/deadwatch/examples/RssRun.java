@@ -5,11 +5,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * The child JVM of {@link ReplicaMemoryBench}'s runs: trains the encoder with the monitor
- * (float64 replica) or without, then prints {@code PREFIX peakRssBytes reads liveArrays
+ * The child JVM of {@link ReplicaMemoryBench}'s runs: trains the encoder without the monitor, or
+ * with it on a float64 replica, or with it on the model itself, then prints {@code PREFIX peakRssBytes reads liveArrays
  * secondsPerStep allocator} (the wall time of the training loop over its steps, reads waited for
  * included; the {@link Allocator} it found itself running with).
- * Arguments: {@code small|minilm}, {@code true|false} (monitored), steps.
+ * Arguments: {@code small|minilm}, {@code none|replica|model} ({@link ReplicaMemoryBench.Arm}), steps.
  */
 public final class RssRun {
 
@@ -19,16 +19,16 @@ public final class RssRun {
     private RssRun() {}
 
     /**
-     * @param args size, monitored, steps
+     * @param args size, arm, steps
      * @throws Exception when the run fails
      */
     public static void main(String[] args) throws Exception {
         MiniEncoder.Size s = "minilm".equals(args[0]) ? PauseMemoryBench.MINILM : MiniEncoder.Size.SMALL;
-        boolean monitored = Boolean.parseBoolean(args[1]);
+        ReplicaMemoryBench.Arm arm = ReplicaMemoryBench.Arm.valueOf(args[1].toUpperCase(java.util.Locale.ROOT));
         int steps = Integer.parseInt(args[2]);
         int baseline = PauseMemoryBench.liveArrays();
         long t0 = System.nanoTime();
-        int reads = new PauseMemoryBench(steps, 1).trainFor(s, monitored);
+        int reads = new PauseMemoryBench(steps, 1).trainFor(s, arm);
         double perStep = (System.nanoTime() - t0) / 1e9 / steps;
         System.out.println(PREFIX + " " + peakRss() + " " + reads + " " + (PauseMemoryBench.liveArrays() - baseline)
                 + " " + perStep + " " + Allocator.ofThisProcess().name());

@@ -15,8 +15,9 @@ class ReplicaMemoryBenchTest {
     @Test
     void eachMemoryRunIsAProcessOfItsOwn() throws Exception {
         ReplicaMemoryBench bench = new ReplicaMemoryBench(8);
-        ReplicaMemoryBench.Child without = bench.child(MiniEncoder.Size.SMALL, false);
-        ReplicaMemoryBench.Child with = bench.child(MiniEncoder.Size.SMALL, true);
+        ReplicaMemoryBench.Child without = bench.child(MiniEncoder.Size.SMALL, ReplicaMemoryBench.Arm.NONE);
+        ReplicaMemoryBench.Child with = bench.child(MiniEncoder.Size.SMALL, ReplicaMemoryBench.Arm.REPLICA);
+        ReplicaMemoryBench.Child onModel = bench.child(MiniEncoder.Size.SMALL, ReplicaMemoryBench.Arm.MODEL);
         assertThat(without.peakRss()).as("peak RSS").isPositive();
         assertThat(without.reads()).as("no monitor, no read").isZero();
         assertThat(with.reads()).as("a read every %d steps", PauseMemoryBench.INTERVAL).isEqualTo(8 / PauseMemoryBench.INTERVAL);
@@ -24,6 +25,9 @@ class ReplicaMemoryBenchTest {
         assertThat(with.peakRss()).as("this process's RSS is not theirs").isNotEqualTo(RssRun.peakRss());
         assertThat(with.secondsPerStep()).as("seconds per step").isPositive();
         assertThat(with.allocator()).isEqualTo(Allocator.GLIBC);
+        assertThat(onModel.reads()).as("on the model, a read every %d steps too", PauseMemoryBench.INTERVAL)
+                .isEqualTo(8 / PauseMemoryBench.INTERVAL);
+        assertThat(onModel.liveArrays()).as("live NDArrays left, no replica").isZero();
     }
 
     /**
@@ -35,7 +39,7 @@ class ReplicaMemoryBenchTest {
         ReplicaMemoryBench bench = new ReplicaMemoryBench(4);
         assertThat(Allocator.JEMALLOC.available()).as(Allocator.JEMALLOC_LIBRARY).isTrue();
         for (Allocator a : List.of(Allocator.GLIBC_FIXED_MMAP, Allocator.JEMALLOC)) {
-            assertThat(bench.child(MiniEncoder.Size.SMALL, false, a).allocator()).isEqualTo(a);
+            assertThat(bench.child(MiniEncoder.Size.SMALL, ReplicaMemoryBench.Arm.NONE, a).allocator()).isEqualTo(a);
         }
     }
 }
