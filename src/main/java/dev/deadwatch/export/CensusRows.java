@@ -2,11 +2,11 @@ package dev.deadwatch.export;
 
 import dev.deadwatch.census.Census;
 import dev.deadwatch.order.OrderSample;
-import io.micrometer.core.instrument.MultiGauge.Row;
 import io.micrometer.core.instrument.Tags;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -48,34 +48,34 @@ final class CensusRows {
     }
 
     /** @return {@code layer, set=found|read} rows of the newest order read */
-    List<Row<?>> sizes() {
-        List<Row<?>> rows = new ArrayList<>();
+    Map<Tags, Number> sizes() {
+        Map<Tags, Number> rows = new LinkedHashMap<>();
         for (String l : layers) {
             OrderSample o = sampled.get(l);
-            rows.add(Row.of(Tags.of("layer", l, "set", "found"), o == null ? 0 : o.found()));
-            rows.add(Row.of(Tags.of("layer", l, "set", "read"), o == null ? 0 : o.read()));
+            rows.put(Tags.of("layer", l, "set", "found"), o == null ? 0 : o.found());
+            rows.put(Tags.of("layer", l, "set", "read"), o == null ? 0 : o.read());
         }
         return rows;
     }
 
     /** @return {@code layer, order} rows: candidates in each class */
-    List<Row<?>> classes() {
-        List<Row<?>> rows = new ArrayList<>();
+    Map<Tags, Number> classes() {
+        Map<Tags, Number> rows = new LinkedHashMap<>();
         for (String l : layers) {
             Census c = kept.get(l);
             for (String label : DeadwatchMetrics.ORDER_LABELS) {
-                rows.add(Row.of(Tags.of("layer", l, "order", label), c == null ? 0 : c.count(label)));
+                rows.put(Tags.of("layer", l, "order", label), c == null ? 0 : c.count(label));
             }
         }
         return rows;
     }
 
     /** @return {@code layer} rows: Σ 1/(2k) over the dead directions */
-    List<Row<?>> lambdaDead() {
-        List<Row<?>> rows = new ArrayList<>();
+    Map<Tags, Number> lambdaDead() {
+        Map<Tags, Number> rows = new LinkedHashMap<>();
         for (String l : layers) {
             Census c = kept.get(l);
-            rows.add(Row.of(Tags.of("layer", l), c == null ? 0 : c.lambdaDead()));
+            rows.put(Tags.of("layer", l), c == null ? 0 : c.lambdaDead());
         }
         return rows;
     }

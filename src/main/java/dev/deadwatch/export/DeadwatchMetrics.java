@@ -10,8 +10,6 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.MultiGauge;
-import io.micrometer.core.instrument.MultiGauge.Row;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.MeterBinder;
@@ -32,7 +30,7 @@ import java.util.function.ToDoubleFunction;
  * the Prometheus registry renders the names with underscores and adds {@code _total} to counters
  * and {@code _seconds} to timers. Gauges have no base unit (Prometheus naming would append it to
  * the name), read {@code NaN} until a value is known and hold their state strongly. Per-layer
- * series are {@link MultiGauge}s, re-registered with every read. Every series carries {@code run}
+ * series are {@link RowGauges}, replaced with every read. Every series carries {@code run}
  * and {@code model}.
  *
  * <p>Counters for every label value the contract lists are registered at zero as soon as the
@@ -53,7 +51,7 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
     private Meter infoGauge;
     private final List<String> reads;
     private final List<Meter> meters = new ArrayList<>();
-    private final List<MultiGauge> multiGauges = new ArrayList<>();
+    private final List<RowGauges> multiGauges = new ArrayList<>();
     private final Value step = new Value();
     private final Value trainLoss = new Value();
     private final Value trainAccuracy = new Value();
@@ -68,24 +66,24 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
     private Counter snapshots;
     private Counter snapshotWriteFailures;
     private Timer pause;
-    private MultiGauge dead;
-    private MultiGauge deadProfile;
-    private MultiGauge unresolved;
-    private MultiGauge structural;
-    private MultiGauge bnGammaMinAbs;
-    private MultiGauge bnDeadChannels;
-    private MultiGauge logDetActive;
-    private MultiGauge lambdaMin;
-    private MultiGauge effectiveRank;
-    private MultiGauge logDetSlope;
-    private MultiGauge kernelRayleigh;
-    private MultiGauge kernelAlignment;
-    private MultiGauge gammaMinAbs;
-    private MultiGauge extraDead;
-    private MultiGauge directions;
-    private MultiGauge orderCandidates;
-    private MultiGauge lambdaDead;
-    private MultiGauge layerPrecision;
+    private RowGauges dead;
+    private RowGauges deadProfile;
+    private RowGauges unresolved;
+    private RowGauges structural;
+    private RowGauges bnGammaMinAbs;
+    private RowGauges bnDeadChannels;
+    private RowGauges logDetActive;
+    private RowGauges lambdaMin;
+    private RowGauges effectiveRank;
+    private RowGauges logDetSlope;
+    private RowGauges kernelRayleigh;
+    private RowGauges kernelAlignment;
+    private RowGauges gammaMinAbs;
+    private RowGauges extraDead;
+    private RowGauges directions;
+    private RowGauges orderCandidates;
+    private RowGauges lambdaDead;
+    private RowGauges layerPrecision;
 
     /** A gauge's value, {@code NaN} until known. */
     private static final class Value {
@@ -171,12 +169,15 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
      */
     public synchronized void precision(String precision) {
         if (!precision.equals(info.precision())) {
+            // the new series first, then the old one goes: a scrape in between sees the run's info
+            // twice (old and new precision), never not at all
+            Meter old = infoGauge;
             info = new BuildInfo(info.version(), info.engine(), precision, info.eigensolver());
-            requireRegistry().remove(infoGauge);
-            synchronized (meters) {
-                meters.remove(infoGauge);
-            }
             registerInfo();
+            requireRegistry().remove(old);
+            synchronized (meters) {
+                meters.remove(old);
+            }
         }
     }
 
@@ -187,9 +188,9 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
      * @param bits layer → bits of its floating-point type
      */
     public synchronized void layerPrecisions(Map<String, Integer> bits) {
-        List<Row<?>> rows = new ArrayList<>();
-        bits.forEach((layer, b) -> rows.add(Row.of(Tags.of("layer", layer), b)));
-        layerPrecision.register(rows, true);
+        Map<Tags, Integer> rows = new LinkedHashMap<>();
+        bits.forEach((layer, b) -> rows.put(Tags.of("layer", layer), b));
+        layerPrecision.set(rows);
     }
 
     /** Registers the accuracy gauges (only when the trainer has an accuracy evaluator). */
@@ -275,18 +276,18 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
         rows(dead, dds, side, r -> r.deadCount() < 0 ? Double.NaN
                 : headline.getOrDefault(r.layer() + "|" + r.side().label(), r.deadCount()));
         rows(unresolved, dds, side, DdsResult::unresolved);
-        List<Row<?>> causes = new ArrayList<>();
+        Map<Tags, Integer> causes = new LinkedHashMap<>();
         for (DdsResult r : dds) {
-            r.structure().byCause().forEach((cause, n) -> causes.add(Row.of(side.apply(r).and("cause", cause), n)));
+            r.structure().byCause().forEach((cause, n) -> causes.put(side.apply(r).and("cause", cause), n));
         }
-        structural.register(causes, true);
-        List<Row<?>> profile = new ArrayList<>();
+        structural.set(causes);
+        Map<Tags, Double> profile = new LinkedHashMap<>();
         for (DdsResult r : dds) {
             for (int i = 0; i < Spectrum.PROFILE_EPS.length; i++) {
-                profile.add(Row.of(side.apply(r).and("eps", epsLabel(Spectrum.PROFILE_EPS[i])), r.profile()[i]));
+                profile.put(side.apply(r).and("eps", epsLabel(Spectrum.PROFILE_EPS[i])), r.profile()[i]);
             }
         }
-        deadProfile.register(profile, true);
+        deadProfile.set(profile);
         rows(logDetActive, dds, side, DdsResult::logDetActive);
         rows(lambdaMin, dds, side, DdsResult::lambdaMin);
         rows(effectiveRank, dds, side, DdsResult::effectiveRank);
@@ -305,9 +306,9 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
         report.failures().forEach(f -> skipped("layer"));
         if (report.orderRead()) {
             censusRows.update(report.census(), report.orderSamples());
-            orderCandidates.register(censusRows.sizes(), true);
-            directions.register(censusRows.classes(), true);
-            lambdaDead.register(censusRows.lambdaDead(), true);
+            orderCandidates.set(censusRows.sizes());
+            directions.set(censusRows.classes());
+            lambdaDead.set(censusRows.lambdaDead());
         }
         report.seconds().forEach(this::readTime);
         step.value = report.step();
@@ -318,12 +319,12 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
         return String.format(Locale.ROOT, "1e%d", (int) Math.round(Math.log10(eps)));
     }
 
-    private static <R> void rows(MultiGauge g, List<R> results, Function<R, Tags> tags, ToDoubleFunction<R> value) {
-        List<Row<?>> rows = new ArrayList<>(results.size());
+    private static <R> void rows(RowGauges g, List<R> results, Function<R, Tags> tags, ToDoubleFunction<R> value) {
+        Map<Tags, Double> rows = new LinkedHashMap<>();
         for (R r : results) {
-            rows.add(Row.of(tags.apply(r), value.applyAsDouble(r)));
+            rows.put(tags.apply(r), value.applyAsDouble(r));
         }
-        g.register(rows, true);
+        g.set(rows);
     }
 
     private void gauge(String name, String description, Tags tags, Value value) {
@@ -331,8 +332,8 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
                 .strongReference(true).register(requireRegistry()));
     }
 
-    private MultiGauge multi(String name, String description) {
-        MultiGauge g = MultiGauge.builder(name).description(description).tags(base).register(requireRegistry());
+    private RowGauges multi(String name, String description) {
+        RowGauges g = new RowGauges(requireRegistry(), name, description, base);
         multiGauges.add(g);
         return g;
     }
@@ -365,8 +366,8 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
         if (reg == null) {
             return;
         }
-        for (MultiGauge g : multiGauges) {
-            g.register(List.of(), true);
+        for (RowGauges g : multiGauges) {
+            g.clear();
         }
         synchronized (meters) {
             meters.forEach(reg::remove);

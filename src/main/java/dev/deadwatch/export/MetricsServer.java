@@ -157,7 +157,14 @@ public final class MetricsServer implements AutoCloseable {
             if (health) {
                 send(ex, 200, "text/plain; charset=utf-8", "ok\n");
             } else {
-                send(ex, 200, "text/plain; version=0.0.4; charset=utf-8", registry.scrape());
+                String body;
+                try {
+                    body = registry.scrape();
+                } catch (RuntimeException e) { // answered, not dropped: the scraper sees why
+                    send(ex, 500, "text/plain; charset=utf-8", "scrape failed: " + e + "\n");
+                    return;
+                }
+                send(ex, 200, "text/plain; version=0.0.4; charset=utf-8", body);
             }
         }
     }

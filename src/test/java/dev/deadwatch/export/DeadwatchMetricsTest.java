@@ -128,6 +128,29 @@ class DeadwatchMetricsTest {
         assertThat(reg.getMeters()).isEmpty();
     }
 
+    /**
+     * A scrape never finds a run without its {@code deadwatch_info}: when the precision changes,
+     * the new series is registered before the old one is removed (the agent's test once scraped
+     * between the two and found the run gone).
+     */
+    @Test
+    void aPrecisionChangeNeverLeavesTheRunWithoutItsInfoSeries() {
+        SimpleMeterRegistry reg = new SimpleMeterRegistry();
+        DeadwatchMetrics m = new DeadwatchMetrics("r1", "mlp", new BuildInfo("0.1.0", "PyTorch 2.7.1", "float64"), READS);
+        m.bindTo(reg);
+        List<Integer> seenAtRemoval = new java.util.ArrayList<>();
+        reg.config().onMeterRemoved(removed -> {
+            if (removed.getId().getName().equals("deadwatch.info")) {
+                seenAtRemoval.add(reg.find("deadwatch.info").tag("run", "r1").gauges().size());
+            }
+        });
+        m.precision("float32");
+        assertThat(seenAtRemoval).as("info series of the run left when the old one was removed").containsExactly(1);
+        assertThat(reg.find("deadwatch.info").gauges()).singleElement()
+                .satisfies(g -> assertThat(g.getId().getTag("precision")).isEqualTo("float32"));
+        m.close();
+    }
+
     @Test
     void epsLabels() {
         assertThat(DeadwatchMetrics.epsLabel(1e-2)).isEqualTo("1e-2");

@@ -37,6 +37,24 @@ class MetricsServerTest {
         return HttpClient.newHttpClient().send(r, HttpResponse.BodyHandlers.ofString());
     }
 
+    /** A scrape that throws is answered 500 naming the failure, not dropped with an empty reply. */
+    @Test
+    void aFailingScrapeIsAnswered500WithItsCause() throws Exception {
+        PrometheusMeterRegistry reg = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT) {
+            @Override
+            public String scrape() {
+                throw new IllegalStateException("collector broke");
+            }
+        };
+        try (MetricsServer s = MetricsServer.start(reg, MetricsServer.DEFAULT_HOST, 0)) {
+            HttpResponse<String> r = send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + s.port() + "/metrics")).build());
+            assertThat(r.statusCode()).isEqualTo(500);
+            assertThat(r.body()).contains("scrape failed").contains("collector broke");
+            assertThat(send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + s.port() + "/healthz")).build())
+                    .statusCode()).as("the server still serves").isEqualTo(200);
+        }
+    }
+
     @Test
     void servesOnlyGetMetricsAndHealthzOnLoopback() throws Exception {
         PrometheusMeterRegistry reg = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);

@@ -76,7 +76,8 @@ class AgentEndpointIT {
         // closed trainer's are gone
         for (int i = 0; i < TRAINERS; i++) {
             String run = i == 0 ? "many" : "many-" + i;
-            assertThat(r.out()).as("trainer %d's scrape", i).contains("trainer " + i + " scrape runs [" + run + "]");
+            assertThat(r.out()).as("trainer %d's scrape; the program's stderr:%n%s", i, r.err())
+                    .contains("trainer " + i + " scrape runs [" + run + "]");
         }
 
         // every trainer's monitor closed with its trainer: threads and descriptors as after the first

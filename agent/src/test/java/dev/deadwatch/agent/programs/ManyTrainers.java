@@ -62,7 +62,12 @@ public final class ManyTrainers {
                     try (Trainer trainer = model.newTrainer(cfg)) {
                         trainer.initialize(new Shape(16, 6));
                         EasyTrain.fit(trainer, 2, data, null);
-                        System.out.println("trainer " + i + " scrape runs " + runs(scrape(port)));
+                        String body = scrape(port);
+                        Set<String> runs = runs(body);
+                        System.out.println("trainer " + i + " scrape runs " + runs);
+                        if (runs.isEmpty()) { // what the endpoint answered instead, for the test's message
+                            System.err.println("trainer " + i + " scrape: " + body.substring(0, Math.min(600, body.length())));
+                        }
                     }
                 }
                 if (i == 0 || i == trainers - 1) {
