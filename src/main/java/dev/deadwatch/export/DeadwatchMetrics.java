@@ -51,7 +51,7 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
     private Meter infoGauge;
     private final List<String> reads;
     private final List<Meter> meters = new ArrayList<>();
-    private final List<RowGauges> multiGauges = new ArrayList<>();
+    private final List<RowGauges> perLayer = new ArrayList<>();
     private final Value step = new Value();
     private final Value trainLoss = new Value();
     private final Value trainAccuracy = new Value();
@@ -85,8 +85,8 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
     private RowGauges lambdaDead;
     private RowGauges layerPrecision;
 
-    /** A gauge's value, {@code NaN} until known. */
-    private static final class Value {
+    /** A gauge's value, {@code NaN} until known (also each row of a {@link RowGauges}). */
+    static final class Value {
         volatile double value = Double.NaN;
 
         double get() {
@@ -132,24 +132,24 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
         reads.forEach(this::readTimer);
         pause = track(Timer.builder("deadwatch.training.pause")
                 .description("Time the training thread was held per snapshot.").tags(base).register(reg));
-        dead = multi("deadwatch.dead.directions", "Headline dead count round(D(eps_dead)) beyond structural kernels.");
-        deadProfile = multi("deadwatch.dead.directions.profile", "Volume slope D(eps).");
-        unresolved = multi("deadwatch.directions.unresolved", "Directions the probe cannot resolve (width beyond its rows).");
-        structural = multi("deadwatch.directions.structural", "Directions the architecture forces, by cause.");
-        bnGammaMinAbs = multi("deadwatch.batchnorm.gamma.min.abs", "min |gamma_c| of a BatchNorm.");
-        bnDeadChannels = multi("deadwatch.batchnorm.dead.channels", "BatchNorm channels with |gamma_c| below 1e-3 max |gamma|.");
-        logDetActive = multi("deadwatch.dds.logdet.active", "Active volume log det+.");
-        lambdaMin = multi("deadwatch.dds.lambda.min", "Relative lambda_min+.");
-        effectiveRank = multi("deadwatch.dds.effective.rank", "Effective rank exp(entropy).");
-        logDetSlope = multi("deadwatch.dds.logdet.slope", "Temporal slope of log det+ per 1000 steps.");
-        kernelRayleigh = multi("deadwatch.layernorm.kernel.rayleigh", "Relative Rayleigh quotient along gamma^-1.");
-        kernelAlignment = multi("deadwatch.layernorm.kernel.alignment", "|u . e_min|.");
-        gammaMinAbs = multi("deadwatch.layernorm.gamma.min.abs", "min |gamma_i|.");
-        extraDead = multi("deadwatch.layernorm.extra.dead", "Dead directions beyond the kernel.");
-        directions = multi("deadwatch.directions", "Order-read candidates in each class.");
-        orderCandidates = multi("deadwatch.order.candidates", "Order-read candidates of a layer: found, and read (a sample).");
-        lambdaDead = multi("deadwatch.learning.coefficient.dead", "Sum of 1/(2k) over the layer's dead directions.");
-        layerPrecision = multi("deadwatch.layer.precision", "Bits of the floating-point type a layer is read in.");
+        dead = perLayer("deadwatch.dead.directions", "Headline dead count round(D(eps_dead)) beyond structural kernels.");
+        deadProfile = perLayer("deadwatch.dead.directions.profile", "Volume slope D(eps).");
+        unresolved = perLayer("deadwatch.directions.unresolved", "Directions the probe cannot resolve (width beyond its rows).");
+        structural = perLayer("deadwatch.directions.structural", "Directions the architecture forces, by cause.");
+        bnGammaMinAbs = perLayer("deadwatch.batchnorm.gamma.min.abs", "min |gamma_c| of a BatchNorm.");
+        bnDeadChannels = perLayer("deadwatch.batchnorm.dead.channels", "BatchNorm channels with |gamma_c| below 1e-3 max |gamma|.");
+        logDetActive = perLayer("deadwatch.dds.logdet.active", "Active volume log det+.");
+        lambdaMin = perLayer("deadwatch.dds.lambda.min", "Relative lambda_min+.");
+        effectiveRank = perLayer("deadwatch.dds.effective.rank", "Effective rank exp(entropy).");
+        logDetSlope = perLayer("deadwatch.dds.logdet.slope", "Temporal slope of log det+ per 1000 steps.");
+        kernelRayleigh = perLayer("deadwatch.layernorm.kernel.rayleigh", "Relative Rayleigh quotient along gamma^-1.");
+        kernelAlignment = perLayer("deadwatch.layernorm.kernel.alignment", "|u . e_min|.");
+        gammaMinAbs = perLayer("deadwatch.layernorm.gamma.min.abs", "min |gamma_i|.");
+        extraDead = perLayer("deadwatch.layernorm.extra.dead", "Dead directions beyond the kernel.");
+        directions = perLayer("deadwatch.directions", "Order-read candidates in each class.");
+        orderCandidates = perLayer("deadwatch.order.candidates", "Order-read candidates of a layer: found, and read (a sample).");
+        lambdaDead = perLayer("deadwatch.learning.coefficient.dead", "Sum of 1/(2k) over the layer's dead directions.");
+        layerPrecision = perLayer("deadwatch.layer.precision", "Bits of the floating-point type a layer is read in.");
     }
 
     private void registerInfo() {
@@ -332,9 +332,9 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
                 .strongReference(true).register(requireRegistry()));
     }
 
-    private RowGauges multi(String name, String description) {
+    private RowGauges perLayer(String name, String description) {
         RowGauges g = new RowGauges(requireRegistry(), name, description, base);
-        multiGauges.add(g);
+        perLayer.add(g);
         return g;
     }
 
@@ -366,7 +366,7 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
         if (reg == null) {
             return;
         }
-        for (RowGauges g : multiGauges) {
+        for (RowGauges g : perLayer) {
             g.clear();
         }
         synchronized (meters) {

@@ -16,16 +16,7 @@ import java.util.Map;
  */
 final class RowGauges {
 
-    /** A row's value, read by its gauge. */
-    private static final class Holder {
-        private volatile double value;
-
-        double get() {
-            return value;
-        }
-    }
-
-    private record Live(Holder holder, Gauge gauge) {}
+    private record Live(DeadwatchMetrics.Value value, Gauge gauge) {}
 
     private final MeterRegistry registry;
     private final String name;
@@ -55,13 +46,13 @@ final class RowGauges {
         for (Map.Entry<Tags, ? extends Number> e : values.entrySet()) {
             Live live = rows.get(e.getKey());
             if (live == null) {
-                Holder h = new Holder();
-                h.value = e.getValue().doubleValue(); // before the gauge exists: no scrape sees a stale value
-                Gauge g = Gauge.builder(name, h, Holder::get).description(description).tags(base).tags(e.getKey())
-                        .strongReference(true).register(registry);
-                rows.put(e.getKey(), new Live(h, g));
+                DeadwatchMetrics.Value v = new DeadwatchMetrics.Value();
+                v.value = e.getValue().doubleValue(); // before the gauge exists: no scrape sees NaN
+                Gauge g = Gauge.builder(name, v, DeadwatchMetrics.Value::get).description(description).tags(base)
+                        .tags(e.getKey()).strongReference(true).register(registry);
+                rows.put(e.getKey(), new Live(v, g));
             } else {
-                live.holder().value = e.getValue().doubleValue();
+                live.value().value = e.getValue().doubleValue();
             }
         }
         rows.entrySet().removeIf(e -> {
