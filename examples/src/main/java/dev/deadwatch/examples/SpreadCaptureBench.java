@@ -14,7 +14,6 @@ import dev.deadwatch.capture.OutputMetric;
 import dev.deadwatch.capture.Precision;
 import dev.deadwatch.capture.ProbeBatch;
 import dev.deadwatch.monitor.ReadSuite;
-import dev.deadwatch.reads.Activations;
 import dev.deadwatch.reads.DdsRead;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -109,7 +108,7 @@ final class SpreadCaptureBench {
                             for (String l : layers) {
                                 List<NDArray> calls = c.session().outputs().get(l);
                                 if (calls != null && calls.size() == 1) {
-                                    counts.put(l, count(dds, calls, m));
+                                    counts.put(l, dds.activation(l, calls, 0, m).total());
                                 }
                             }
                             whole.add(counts);
@@ -130,7 +129,7 @@ final class SpreadCaptureBench {
                     int outside = 0;
                     int maxOff = 0;
                     for (String l : whole.get(0).keySet()) {
-                        int joined = count(dds, groups.get(l), m);
+                        int joined = dds.activation(l, groups.get(l), 0, m).total();
                         int lo = Integer.MAX_VALUE;
                         int hi = Integer.MIN_VALUE;
                         for (Map<String, Integer> w : whole) {
@@ -146,13 +145,6 @@ final class SpreadCaptureBench {
                     return new Result(whole.get(0).size(), dead, moving, outside, maxOff);
                 }
             }
-        }
-    }
-
-    /** @return the activation DDS count (total) of the rows of {@code calls}, joined */
-    private static int count(DdsRead dds, List<NDArray> calls, NDManager m) {
-        try (NDManager scratch = m.newSubManager()) {
-            return dds.total(Activations.spectrum(Activations.centred(calls, Activations.DEFAULT_MAX_ROWS, scratch)));
         }
     }
 }
