@@ -25,6 +25,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@link #refresh()}; its own arrays are never written. A read reaches a parameter's values
  * through {@link #parameterArray}, and perturbs and restores them through {@link #save} and
  * {@link #write}.
+ *
+ * <p>A snapshot's copies of every parameter can be bound ({@link #bind}): until
+ * {@link #unbind()} the reads see only them, on any thread, while the model itself trains on.
+ * That needs every block to take its parameters from DJL's parameter store, which
+ * {@link #parametersOutsideStore()} checks.
  */
 public final class ModelProbe implements AutoCloseable {
 
@@ -82,6 +87,48 @@ public final class ModelProbe implements AutoCloseable {
      */
     public NDArray parameterArray(Parameter p) {
         return promoted.arrayOf(p);
+    }
+
+    /**
+     * @param p a parameter of the block
+     * @return the values the reads see for it, widened to float64
+     */
+    public double[] values(Parameter p) {
+        return ParameterState.toDoubles(promoted.arrayOf(p));
+    }
+
+    /**
+     * Binds copies of the block's parameters (a snapshot's): until {@link #unbind()} every read
+     * sees them and every forward pass takes them, and the block's own arrays are neither read
+     * nor written. Copies of another floating-point type than the precision are converted, the
+     * converted arrays kept with the copies.
+     *
+     * @param copies one per parameter, in {@code block().getParameters()} order
+     * @throws IllegalArgumentException when their number or a shape does not fit the block
+     */
+    public void bind(List<NDArray> copies) {
+        promoted.bind(block, copies, precision.dataType());
+    }
+
+    /** Unbinds the copies of {@link #bind}: reads see the block's own parameters again. */
+    public void unbind() {
+        promoted.unbind();
+    }
+
+    /**
+     * Runs one forward pass of the probe and lists the block's initialized parameters the pass
+     * did not take from DJL's parameter store: a block that reads them otherwise (its own
+     * {@code Parameter.getArray()}) would not see copies bound with {@link #bind}.
+     *
+     * @return names of the parameters the store never handed out, in the block's order
+     */
+    public List<String> parametersOutsideStore() {
+        Set<Parameter> requested = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        evaluations.incrementAndGet();
+        try (NDManager scoped = manager.newSubManager()) {
+            forward(scoped, copyInto(inputs, scoped), false, requested);
+        }
+        return PromotedParameters.outside(block, requested);
     }
 
     /**
@@ -155,13 +202,13 @@ public final class ModelProbe implements AutoCloseable {
      *
      * @return the first output, widened to float64, with its last-axis width
      */
-    public Outputs evaluate() {
+    public ProbeOutputs evaluate() {
         evaluations.incrementAndGet();
         try (NDManager scoped = manager.newSubManager()) {
             NDList in = copyInto(inputs, scoped);
             NDArray out = forward(scoped, in, false).head();
             long width = out.getShape().dimension() == 1 ? 1 : out.getShape().tail();
-            return new Outputs(ParameterState.toDoubles(out), Math.toIntExact(width));
+            return new ProbeOutputs(ParameterState.toDoubles(out), Math.toIntExact(width));
         }
     }
 
@@ -251,7 +298,7 @@ public final class ModelProbe implements AutoCloseable {
             int samples) {
         NDManager scoped = manager.newSubManager();
         try {
-            NDList in = samples == Integer.MAX_VALUE ? copyInto(inputs, scoped) : firstSamples(samples, scoped);
+            NDList in = samples >= this.samples ? copyInto(inputs, scoped) : slice(inputs, 0, samples, scoped);
             TapSession session = TapSession.open(paths, outputsOf, inputsOf, gradientProbes, scoped);
             NDList out;
             try {
@@ -266,22 +313,12 @@ public final class ModelProbe implements AutoCloseable {
         }
     }
 
-    /** @return copies of the probe's first {@code samples} samples, in {@code scoped} */
-    private NDList firstSamples(int samples, NDManager scoped) {
-        NDList in = new NDList(inputs.size());
-        for (NDArray a : inputs) {
-            long rows = Math.min(samples, a.getShape().get(0));
-            try (NDArray slice = a.get(new NDIndex("0:" + rows))) {
-                NDArray c = slice.duplicate();
-                c.attach(scoped);
-                in.add(c);
-            }
-        }
-        return in;
+    private NDList forward(NDManager scoped, NDList in, boolean training) {
+        return forward(scoped, in, training, null);
     }
 
-    private NDList forward(NDManager scoped, NDList in, boolean training) {
-        ParameterStore ps = promoted.store(scoped);
+    private NDList forward(NDManager scoped, NDList in, boolean training, Set<Parameter> requested) {
+        ParameterStore ps = promoted.store(scoped, requested);
         NDList out = block.forward(ps, in, training);
         // ops on parameters may attach results to a parameter's manager; bring them home
         for (NDArray a : out) {
@@ -303,33 +340,6 @@ public final class ModelProbe implements AutoCloseable {
     @Override
     public void close() {
         manager.close();
-    }
-
-    /**
-     * Model outputs on the probe batch.
-     *
-     * @param values row-major float64 values
-     * @param width last-axis width
-     */
-    public record Outputs(double[] values, int width) {
-        /** Defensive copy. */
-        public Outputs {
-            values = values.clone();
-        }
-
-        @Override
-        public double[] values() {
-            return values.clone();
-        }
-
-        /** @return root-mean-square of the values */
-        public double rms() {
-            double s = 0;
-            for (double v : values) {
-                s += v * v;
-            }
-            return Math.sqrt(s / Math.max(1, values.length));
-        }
     }
 
     /** Recorded activations of one forward pass; closing frees every array of the pass. */

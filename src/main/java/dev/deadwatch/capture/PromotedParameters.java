@@ -19,10 +19,16 @@ import java.util.Optional;
  * {@link ParameterStore} that hands out the copy in place of the parameter's own array; blocks
  * that fetch their parameters from the store (every DJL block does) then compute in the reads'
  * precision. Empty for a block with no narrow parameter.
+ *
+ * <p>It also binds a snapshot's copies of every parameter ({@link #bind}): until
+ * {@link #unbind()}, every array the reads see, and every array a forward pass takes from the
+ * store, is the copy, so reads run on the snapshot while the model trains on.
  */
 final class PromotedParameters implements AutoCloseable {
 
     private final Map<Parameter, NDArray> copies = new IdentityHashMap<>();
+    /** A snapshot's copies of every parameter, while bound; empty otherwise. */
+    private final Map<Parameter, NDArray> bound = new IdentityHashMap<>();
     private final NDManager manager;
     private DataType from;
 
@@ -59,7 +65,7 @@ final class PromotedParameters implements AutoCloseable {
      * @return the array the reads use for it: its copy, or its own array when it is not promoted
      */
     NDArray arrayOf(Parameter p) {
-        NDArray copy = copies.get(p);
+        NDArray copy = lookup(p);
         return copy != null ? copy : p.getArray();
     }
 
@@ -68,13 +74,25 @@ final class PromotedParameters implements AutoCloseable {
      * @return a parameter store that hands out the copies
      */
     ParameterStore store(NDManager scoped) {
-        if (copies.isEmpty()) {
+        return store(scoped, null);
+    }
+
+    /**
+     * @param scoped manager of one forward pass
+     * @param requested where to add every parameter the pass takes from the store, or {@code null}
+     * @return a parameter store that hands out the copies
+     */
+    ParameterStore store(NDManager scoped, java.util.Set<Parameter> requested) {
+        if (copies.isEmpty() && bound.isEmpty() && requested == null) {
             return new ParameterStore(scoped, false);
         }
         return new ParameterStore(scoped, false) {
             @Override
             public NDArray getValue(Parameter parameter, Device device, boolean training) {
-                NDArray copy = parameter == null ? null : copies.get(parameter);
+                if (requested != null && parameter != null) {
+                    requested.add(parameter);
+                }
+                NDArray copy = parameter == null ? null : lookup(parameter);
                 if (copy == null) {
                     return super.getValue(parameter, device, training);
                 }
@@ -86,6 +104,72 @@ final class PromotedParameters implements AutoCloseable {
                 return moved;
             }
         };
+    }
+
+    private NDArray lookup(Parameter p) {
+        NDArray b = bound.isEmpty() ? null : bound.get(p);
+        return b != null ? b : copies.get(p);
+    }
+
+    /**
+     * Binds copies of the block's parameters: from now on the reads see them and a forward pass
+     * takes them. A copy of another floating-point type than {@code type} is converted, the
+     * converted array kept under the copy's own manager (freed with it).
+     *
+     * @param block the block
+     * @param arrays one copy per parameter, in {@code block.getParameters()} order, each of its
+     *     parameter's shape
+     * @param type the reads' data type
+     * @throws IllegalArgumentException naming the parameter whose copy does not fit
+     */
+    void bind(Block block, java.util.List<NDArray> arrays, DataType type) {
+        ai.djl.nn.ParameterList params = block.getParameters();
+        if (params.size() != arrays.size()) {
+            throw new IllegalArgumentException("the block has " + params.size() + " parameters, got "
+                    + arrays.size() + " copies");
+        }
+        Map<Parameter, NDArray> next = new IdentityHashMap<>();
+        for (int i = 0; i < arrays.size(); i++) {
+            Parameter param = params.get(i).getValue();
+            NDArray a = arrays.get(i);
+            if (param.isInitialized() && !param.getArray().getShape().equals(a.getShape())) {
+                throw new IllegalArgumentException("copy of parameter " + params.get(i).getKey() + " has shape "
+                        + a.getShape() + ", the parameter " + param.getArray().getShape());
+            }
+            if (a.getDataType().isFloating() && a.getDataType() != type) {
+                NDArray converted = a.toType(type, true);
+                converted.attach(a.getManager());
+                a = converted;
+            }
+            next.put(param, a);
+        }
+        bound.clear();
+        bound.putAll(next);
+    }
+
+    /** Forgets the bound copies: the reads see the block's own arrays (or the promoted copies) again. */
+    void unbind() {
+        bound.clear();
+    }
+
+    /**
+     * @param block the block
+     * @param requested the parameters a forward pass took from the store
+     * @return names of the block's initialized parameters not among them, in the block's order
+     */
+    static java.util.List<String> outside(Block block, java.util.Set<Parameter> requested) {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        for (Pair<String, Parameter> p : block.getParameters()) {
+            if (p.getValue().isInitialized() && !requested.contains(p.getValue())) {
+                out.add(p.getKey());
+            }
+        }
+        return out;
+    }
+
+    /** @return whether copies are bound */
+    boolean isBound() {
+        return !bound.isEmpty();
     }
 
     @Override

@@ -88,13 +88,13 @@ public final class BottomSubspaceDetector implements Detector {
         if (width != cov.width() || rho[width - 1] >= epsDead) {
             return List.of(); // no bottom direction: neither the eigenvectors nor the singular vectors are needed
         }
-        double[] lv = ParameterState.values(lw);
+        double[] lv = ctx.probe().values(lw);
         if (Matrices.dot(lv, lv) == 0) {
             return List.of();
         }
         double[] r = Matrices.topLeftSingular(lv, outDim, width);
         Parameter pw = producer == null ? null : ParameterState.parameter(producer, "weight");
-        double[] pv = pw == null ? null : ParameterState.values(pw);
+        double[] pv = pw == null ? null : ctx.probe().values(pw);
         int pin = pw == null ? 0 : (int) pw.getArray().getShape().get(1);
         if (pw != null && (pw.getArray().getShape().get(0) != width || Matrices.dot(pv, pv) == 0)) {
             pw = null;

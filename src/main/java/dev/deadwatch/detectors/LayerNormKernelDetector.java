@@ -1,5 +1,6 @@
 package dev.deadwatch.detectors;
 
+import dev.deadwatch.capture.ModelProbe;
 import dev.deadwatch.capture.ParameterState;
 import dev.deadwatch.order.Candidate;
 import dev.deadwatch.order.Prediction;
@@ -37,7 +38,7 @@ public final class LayerNormKernelDetector implements Detector {
                 if (gamma == null || !(next instanceof Linear)) {
                     continue;
                 }
-                Candidate c = candidate(run.get(i), gamma, ParameterState.parameter(norm, "beta"),
+                Candidate c = candidate(ctx.probe(), run.get(i), gamma, ParameterState.parameter(norm, "beta"),
                         next);
                 if (c != null) {
                     out.add(c);
@@ -47,20 +48,20 @@ public final class LayerNormKernelDetector implements Detector {
         return out;
     }
 
-    private Candidate candidate(String layer, Parameter gamma, Parameter beta, Block linear) {
-        double[] u = LayerNormRead.inverseScale(ParameterState.values(gamma));
+    private Candidate candidate(ModelProbe probe, String layer, Parameter gamma, Parameter beta, Block linear) {
+        double[] u = LayerNormRead.inverseScale(probe.values(gamma));
         if (u == null) {
             return null;
         }
         Parameter w = ParameterState.parameter(linear, "weight");
         Parameter b = ParameterState.parameter(linear, "bias");
-        double[] wv = ParameterState.values(w);
+        double[] wv = probe.values(w);
         int rows = (int) w.getArray().getShape().get(0);
         int cols = (int) w.getArray().getShape().get(1);
         if (cols != u.length) {
             return null;
         }
-        double ub = beta == null ? 0 : Matrices.dot(u, ParameterState.values(beta));
+        double ub = beta == null ? 0 : Matrices.dot(u, probe.values(beta));
         if (b == null && ub != 0) {
             return null; // without a bias the shift u·β cannot be absorbed: not a gauge path
         }
@@ -79,7 +80,7 @@ public final class LayerNormKernelDetector implements Detector {
         List<double[]> dir = new ArrayList<>(List.of(Matrices.outer(r, u)));
         if (b != null) {
             params.add(b);
-            base.add(ParameterState.values(b));
+            base.add(probe.values(b));
             double[] db = new double[rows];
             for (int i = 0; i < rows; i++) {
                 db[i] = -r[i] * ub;

@@ -1,5 +1,6 @@
 package dev.deadwatch.detectors;
 
+import dev.deadwatch.capture.ModelProbe;
 import dev.deadwatch.capture.ParameterState;
 import dev.deadwatch.order.Candidate;
 import dev.deadwatch.order.Prediction;
@@ -66,13 +67,13 @@ public final class NodeDeathDetector implements Detector {
                 if (p < 1) {
                     continue;
                 }
-                out.addAll(units(run.get(i), first, second, p));
+                out.addAll(units(ctx.probe(), run.get(i), first, second, p));
             }
         }
         return out;
     }
 
-    private List<Candidate> units(String layer, Block first, Block second, int degree) {
+    private List<Candidate> units(ModelProbe probe, String layer, Block first, Block second, int degree) {
         Parameter w1 = ParameterState.parameter(first, "weight");
         Parameter b1 = ParameterState.parameter(first, "bias");
         Parameter w2 = ParameterState.parameter(second, "weight");
@@ -81,9 +82,9 @@ public final class NodeDeathDetector implements Detector {
         if (s2.length < 2 || s2[1] != hidden) {
             return List.of(); // the second layer does not consume this layer's units directly
         }
-        double[] v1 = ParameterState.values(w1);
-        double[] vb = b1 == null ? null : ParameterState.values(b1);
-        double[] v2 = ParameterState.values(w2);
+        double[] v1 = probe.values(w1);
+        double[] vb = b1 == null ? null : probe.values(b1);
+        double[] v2 = probe.values(w2);
         int in = (int) (v1.length / hidden);
         int outRows = (int) s2[0];
         int inner = (int) (v2.length / (outRows * hidden)); // kernel size for Conv, 1 for Linear

@@ -1,5 +1,6 @@
 package dev.deadwatch.detectors;
 
+import dev.deadwatch.capture.ModelProbe;
 import dev.deadwatch.capture.ParameterState;
 import dev.deadwatch.order.Candidate;
 import dev.deadwatch.order.OrbitPath;
@@ -32,13 +33,13 @@ public final class QueryKeyRotationDetector implements Detector {
         List<Candidate> out = new ArrayList<>();
         for (Map.Entry<String, Block> e : ctx.paths().byPath().entrySet()) {
             if (e.getValue() instanceof QueryKeyAttention att) {
-                out.add(candidate(e.getKey(), att));
+                out.add(candidate(ctx.probe(), e.getKey(), att));
             }
         }
         return out;
     }
 
-    private static Candidate candidate(String layer, QueryKeyAttention att) {
+    private static Candidate candidate(ModelProbe probe, String layer, QueryKeyAttention att) {
         Linear q = att.queryProjection();
         Linear k = att.keyProjection();
         Parameter wq = ParameterState.parameter(q, "weight");
@@ -67,10 +68,10 @@ public final class QueryKeyRotationDetector implements Detector {
         for (int i = 0; i < s.length; i++) {
             s[i] /= n;
         }
-        double[] wq0 = ParameterState.values(wq);
-        double[] bq0 = ParameterState.values(bq);
-        double[] wk0 = ParameterState.values(wk);
-        double[] bk0 = ParameterState.values(bk);
+        double[] wq0 = probe.values(wq);
+        double[] bq0 = probe.values(bq);
+        double[] wk0 = probe.values(wk);
+        double[] bk0 = probe.values(bk);
         List<Parameter> params = List.of(wq, bq, wk, bk);
         return new Candidate("qk-rotation", layer, new OrbitPath(params, t -> {
             double[] ts = s.clone();

@@ -1,5 +1,6 @@
 package dev.deadwatch.detectors;
 
+import dev.deadwatch.capture.ModelProbe;
 import dev.deadwatch.capture.ParameterState;
 import dev.deadwatch.order.Candidate;
 import dev.deadwatch.order.Prediction;
@@ -54,14 +55,14 @@ public final class RankDeficitDetector implements Detector {
                 Block p = ctx.paths().blockAt(run.get(i));
                 Block l = ctx.paths().blockAt(run.get(i + 1));
                 if (p instanceof Linear && l instanceof Linear) {
-                    out.addAll(pair(run.get(i), p, l));
+                    out.addAll(pair(ctx.probe(), run.get(i), p, l));
                 }
             }
         }
         return out;
     }
 
-    private List<Candidate> pair(String layer, Block first, Block second) {
+    private List<Candidate> pair(ModelProbe probe, String layer, Block first, Block second) {
         Parameter pw = ParameterState.parameter(first, "weight");
         Parameter lw = ParameterState.parameter(second, "weight");
         int h = (int) pw.getArray().getShape().get(0);
@@ -70,8 +71,8 @@ public final class RankDeficitDetector implements Detector {
         if (lw.getArray().getShape().get(1) != h) {
             return List.of();
         }
-        double[] p = ParameterState.values(pw);
-        double[] l = ParameterState.values(lw);
+        double[] p = probe.values(pw);
+        double[] l = probe.values(lw);
         double pn = Matrices.dot(p, p);
         double ln = Matrices.dot(l, l);
         if (pn == 0 || ln == 0) {

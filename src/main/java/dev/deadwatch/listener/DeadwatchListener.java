@@ -24,14 +24,14 @@ import org.slf4j.LoggerFactory;
  * (DDS and LayerNorm every snapshot, the order read every {@code orderEvery} snapshots), exports
  * the series of {@code docs/metrics.md}, and confirms regime changes.
  *
- * <p>With a block factory the reads run on a float64 replica on a background worker
- * ({@link ReadWorker}), and the training thread only copies the parameters ({@link SnapshotTaker}).
- * Without one they run in float32 on the model itself: the part that needs the model (forward and
- * backward passes, the order read) on the training thread between steps, every perturbation undone
- * bit-exactly, and the rest (matrices, eigendecompositions) on the worker ({@link PendingReads}). {@link ReadSchedule} decides when to read within the
- * budget, {@link ReportPublisher} turns each read into metrics, regimes and the timeline,
- * {@link TrainingScores} samples the trainer's loss and accuracy, {@link SnapshotFiles} writes the
- * snapshots.
+ * <p>The training thread only copies the parameters ({@link SnapshotTaker}); a background worker
+ * ({@link ReadWorker}) runs the reads on a float64 replica (with a block factory) or in float32 on
+ * the model's own blocks with the copies bound in their place ({@code optReadOnCopies}). A model
+ * read on itself instead runs what needs the model (forward and backward passes, the order read)
+ * on the training thread between steps, every perturbation undone bit-exactly, and the rest on the
+ * worker ({@link PendingReads}). {@link ReadSchedule} keeps reads within the budget,
+ * {@link ReportPublisher} publishes them, {@link TrainingScores} samples loss and accuracy,
+ * {@link SnapshotFiles} writes the snapshots.
  *
  * <p>Never throws into DJL: every callback catches, counts {@code reads_skipped_total{reason=error}}
  * and logs once per cause. A monitor that cannot start (its run already in a shared registry, say)
@@ -61,13 +61,13 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
     private boolean ended;
     private boolean finalRead;
     private long step;
-    /** The worker's clock ({@link ReadWorker#clock()}) when its last order read started. */
-    private volatile long orderStartClock = Long.MIN_VALUE;
+    private final OrderClock orderClock;
 
     DeadwatchListener(MonitorSettings settings, MetricsOutput output) {
         this.settings = settings;
         this.output = output;
         this.runId = settings.runId() != null ? settings.runId() : UUID.randomUUID().toString().substring(0, 8);
+        this.orderClock = new OrderClock(settings.readObserver());
         this.schedule = new ReadSchedule(settings.interval(), settings.maxInterval(), settings.orderEvery(),
                 settings.budget(), System::nanoTime);
     }
@@ -129,20 +129,7 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
         off = true; // until every part is up: a failure here leaves the monitor off, not half-built
         trainer = t;
         taker = new SnapshotTaker(settings, t.getModel().getBlock(), t.getLoss());
-        suite = new ReadSuite(settings.reads(), new ReadSuite.ReadObserver() {
-            @Override
-            public void beforeRead(String read) throws Exception {
-                if (CensusRead.NAME.equals(read)) {
-                    orderStartClock = ReadWorker.clock(); // to split a worker read's cost into its order read and the rest
-                }
-                settings.readObserver().beforeRead(read);
-            }
-
-            @Override
-            public void beforeRest(String read) throws Exception {
-                settings.readObserver().beforeRest(read);
-            }
-        }, settings.featureAxes());
+        suite = new ReadSuite(settings.reads(), orderClock, settings.featureAxes());
         String model = t.getModel().getName() == null ? "model" : t.getModel().getName();
         metrics = new DeadwatchMetrics(runId, model, BuildInfo.of(settings.precision()), suite.names());
         metrics.bindTo(output.registry());
@@ -198,12 +185,12 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
             handover.pause(t0);
             return;
         }
-        if (!settings.replica()) {
+        if (!settings.replica() && !taker.readsOnCopies()) {
             onModel(t0, at, withOrder, wait);
             return;
         }
         // the training thread only copies the parameters; every read, the Fisher side's forward
-        // and backward included, runs on the worker on the float64 replica
+        // and backward included, runs on the worker, on the float64 replica or on the copies
         Optional<StagedParameters> staged = taker.copyParameters();
         if (staged.isEmpty()) {
             nonFinite(taker.firstNonFinite().orElse("?"), t0);
@@ -211,8 +198,16 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
         }
         taker.publishPrecision(metrics); // deadwatch_info and each layer's precision tell the truth
         double[] sc = scores.all();
+        byte[] parameters;
+        try {
+            parameters = settings.replica() ? null : files.parametersOf(taker.onModel()); // as copied
+        } catch (RuntimeException e) {
+            staged.get().close();
+            throw e;
+        }
         long held = handover.pause(t0);
-        if (!handover.hand(() -> guard("read", () -> analyse(at, staged.get(), withOrder, sc, held)), wait, !finalRead)) {
+        Runnable job = () -> guard("read", () -> analyse(at, staged.get(), withOrder, sc, held, parameters));
+        if (!handover.hand(job, wait, !finalRead)) {
             staged.get().close();
         }
     }
@@ -271,34 +266,40 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
 
     // ------------------------------------------------------------------ read worker
 
-    private void analyse(long at, StagedParameters staged, boolean withOrder, double[] sc, long held)
-            throws IOException {
+    /**
+     * Runs a snapshot's reads on the worker: on the replica, loaded from the copies, or (without
+     * one) on the model's blocks with the copies bound in place of its parameters.
+     */
+    private void analyse(long at, StagedParameters staged, boolean withOrder, double[] sc, long held,
+            byte[] parameters) throws IOException {
         long t0 = ReadWorker.clock();
-        ModelProbe replica = taker.onReplica(staged);
-        ReadReport report = suite.read(replica, at, trainer.getLoss(),
-                read -> withOrder || !CensusRead.NAME.equals(read), schedule::fits);
+        boolean copies = !settings.replica();
+        ModelProbe on = copies ? taker.onCopies(staged) : taker.onReplica(staged);
+        ReadReport report;
+        try {
+            report = suite.read(on, at, trainer.getLoss(), read -> withOrder || !CensusRead.NAME.equals(read),
+                    schedule::fits);
+        } finally {
+            if (copies) {
+                taker.release(staged);
+            }
+        }
         if (withOrder && !report.orderRead()) {
             skip("budget"); // stopped after its first candidate: the rest would not fit
         }
         long end = ReadWorker.clock();
         double charge = handover.worker().charge();
         long worked = (long) ((end - t0) * charge);
-        long order = withOrder && orderStartClock >= t0 ? (long) ((end - orderStartClock) * charge) : 0;
+        long order = withOrder && orderClock.start() >= t0 ? (long) ((end - orderClock.start()) * charge) : 0;
         schedule.charge(worked);
         schedule.cost(held + worked, order, report.orderRead());
         publisher.publish(report, sc);
-        files.write(report, replica, taker.probe()); // never throws: a failed write is counted, the reads stand
+        files.write(report, on, taker.probe(), parameters); // never throws: a failed write is counted, the reads stand
     }
 
     // ------------------------------------------------------------------ plumbing
 
-    /** Something that may throw. */
-    @FunctionalInterface
-    interface Action {
-        void run() throws Exception;
-    }
-
-    private void guard(String where, Action action) {
+    private void guard(String where, ThrowingAction action) {
         try {
             action.run();
         } catch (Throwable e) { // never into DJL, not even from the error path

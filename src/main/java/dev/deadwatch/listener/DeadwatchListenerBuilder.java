@@ -35,6 +35,7 @@ public final class DeadwatchListenerBuilder {
     private int orderCandidates = dev.deadwatch.census.CensusRead.DEFAULT_MAX_PER_LAYER;
     private int orderCandidatesTotal = dev.deadwatch.census.CensusRead.DEFAULT_MAX_TOTAL;
     private double orderSeconds = dev.deadwatch.census.CensusRead.DEFAULT_SECONDS;
+    private boolean copies = true;
     private int maxInterval = 100_000;
     private int probeSize;
     private int maxRows = 4096;
@@ -135,8 +136,8 @@ public final class DeadwatchListenerBuilder {
 
     /**
      * @param factory builds a fresh block of the model's architecture; enables the float64
-     *     replica and moves the reads off the training thread (default: none, float32 reads
-     *     on the training thread)
+     *     replica (default: none, float32 reads on copies of the parameters,
+     *     {@link #optReadOnCopies})
      */
     public DeadwatchListenerBuilder optBlockFactory(Supplier<Block> factory) {
         this.factory = Objects.requireNonNull(factory, "factory");
@@ -169,13 +170,31 @@ public final class DeadwatchListenerBuilder {
      * {@code reads_skipped_total{reason="busy"}}, so reads never hold training up. With this on
      * the training thread waits for a free place instead: the timeline has a row for every
      * snapshot whatever the machine's load, at the cost of pauses when reads take longer than the
-     * steps between snapshots (demos, tests, offline studies). Without a block factory reads run
-     * on the training thread and nothing is ever dropped, so this changes nothing there.
+     * steps between snapshots (demos, tests, offline studies). Reads on the model itself
+     * ({@link #optReadOnCopies} off) run on the training thread and are never dropped, so this
+     * changes nothing there.
      *
      * @param enabled whether training waits for the worker (default false)
      */
     public DeadwatchListenerBuilder optWaitForReads(boolean enabled) {
         this.waitForReads = enabled;
+        return this;
+    }
+
+    /**
+     * Without a block factory, where the reads run. On copies (the default) the training thread
+     * only copies the parameters at a snapshot, in the model's own type and in native memory, and
+     * the read worker runs every read on the model's blocks with the copies in place of the
+     * parameters, while training goes on; at most two snapshots' copies exist at a time. Off, the
+     * reads that need the model (the forward and backward passes, the order read) run on the model
+     * itself on the training thread between steps, which pauses training for them but copies
+     * nothing. A model with a block that reads a parameter other than from DJL's parameter store
+     * (checked with one forward pass at the first snapshot) is read the second way, said once.
+     *
+     * @param enabled whether reads without a replica run on copies (default true)
+     */
+    public DeadwatchListenerBuilder optReadOnCopies(boolean enabled) {
+        this.copies = enabled;
         return this;
     }
 
@@ -339,7 +358,7 @@ public final class DeadwatchListenerBuilder {
         return new MonitorSettings(interval, orderEvery, maxInterval, probeSize, maxRows, persist, trendWindow,
                 keepSnapshots, budget, fisher, seed, factory, probeInputs, probeLabels, registry, host, port,
                 outputDir, runId, metric, detectors, extraReads, onRegimeChange, onReport, observer, featureAxes,
-                timelineSize, waitForReads, orderCandidates, orderCandidatesTotal, orderSeconds);
+                timelineSize, waitForReads, orderCandidates, orderCandidatesTotal, orderSeconds, copies);
     }
 
     /**

@@ -53,6 +53,8 @@ import java.util.function.Supplier;
  * @param orderCandidates order-read candidates read per layer at most
  * @param orderCandidatesTotal order-read candidates read per snapshot at most
  * @param orderSeconds time an order read may take ({@link dev.deadwatch.census.CensusRead})
+ * @param copies without a replica, whether reads run on the worker on a snapshot's copies of the
+ *     parameters (training pauses for the copy only) rather than on the model between steps
  */
 public record MonitorSettings(int interval, int orderEvery, int maxInterval, int probeSize, int maxRows,
         int persist, int trendWindow, int keepSnapshots, double budget, boolean fisher, long seed,
@@ -61,7 +63,7 @@ public record MonitorSettings(int interval, int orderEvery, int maxInterval, int
         List<Detector> detectors, List<Read> extraReads, Consumer<RegimeChange> onRegimeChange,
         Consumer<ReadReport> onReport, ReadSuite.ReadObserver readObserver, Map<String, Integer> featureAxes,
         int timelineSize, boolean waitForReads, int orderCandidates,
-        int orderCandidatesTotal, double orderSeconds) {
+        int orderCandidatesTotal, double orderSeconds, boolean copies) {
 
     /** Copies the lists. */
     public MonitorSettings {

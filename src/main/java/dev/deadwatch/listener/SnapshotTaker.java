@@ -32,8 +32,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * What the training thread does for a snapshot: keeps the probe batch (from the settings, or
- * collected from the first training batches until it has {@link #probeTarget} samples), checks the
+ * What the training thread does for a snapshot: keeps the probe batch ({@link ProbeCollector}), checks the
  * parameters are finite, copies them for the replica, and binds the model or the replica to the
  * probe. The replica is float64 where the model can run in float64, else float32 (logged once).
  * Owns the native memory of all of it under one manager, freed by {@link #close()}.
@@ -46,28 +45,19 @@ final class SnapshotTaker implements AutoCloseable {
     private final Block block;
     private final NDManager manager;
     private final OutputMetric metric;
-    private ProbeBatch probe;
+    private final ProbeCollector probes;
     private ModelProbe modelProbe;
     private Replica replica;
     private ModelProbe replicaProbe;
     private boolean precisionPublished;
-    /** Samples still being collected for the probe, and how many it needs. */
-    private NDManager pending;
-    private final List<NDList> pendingInputs = new ArrayList<>();
-    private final List<NDList> pendingLabels = new ArrayList<>();
-    private long pendingSamples;
-    private long target;
+    /** Without a replica, whether the reads run on copies; decided at the first snapshot. */
+    private Boolean onCopies;
 
     /** {@code deadwatch_info}'s precision when some blocks of the float64 replica run in float32. */
     static final String MIXED = "mixed";
 
     /** Blocks of a float64 replica that may run in float32 before the whole replica is float32. */
     static final int MAX_FLOAT32_BLOCKS = 8;
-
-    /** The fewest samples an automatic probe has. */
-    static final int MIN_PROBE = 64;
-    /** An automatic probe has this many rows per feature of the widest dense layer. */
-    static final int ROWS_PER_FEATURE = 2;
 
     /**
      * @param settings the monitor's settings
@@ -81,133 +71,27 @@ final class SnapshotTaker implements AutoCloseable {
                 : loss instanceof SoftmaxCrossEntropyLoss ? OutputMetric.SOFTMAX : OutputMetric.IDENTITY;
         this.manager = NDManager.newBaseManager();
         manager.setName("deadwatch");
+        this.probes = new ProbeCollector(settings, block, manager);
     }
 
     /** @return whether the probe batch is known */
     boolean hasProbe() {
-        return probe != null;
+        return probes.hasProbe();
     }
 
     /** @return the probe batch (after {@link #observe}) */
     ProbeBatch probe() {
-        return probe;
+        return probes.probe();
     }
 
-    /**
-     * Collects the probe from the training batches until it has {@link #probeTarget} samples,
-     * unless the settings give one. A probe that cannot be made (a given probe of one sample, a
-     * batch without a sample axis) fails only the steps a snapshot is due at: the monitor counts
-     * {@code error} once per snapshot, not once per training step, and logs it once.
-     *
-     * @param data a training batch
-     * @param snapshotStep whether a snapshot is due at this step
-     * @return whether the probe is known
-     * @throws RuntimeException why the probe cannot be made, at a snapshot step only
-     */
+    /** {@link ProbeCollector#observe}. */
     boolean observe(BatchData data, boolean snapshotStep) {
-        if (probe != null) {
-            return true;
-        }
-        try {
-            collect(data);
-        } catch (RuntimeException e) {
-            if (snapshotStep) {
-                throw e;
-            }
-        }
-        return probe != null;
+        return probes.observe(data, snapshotStep);
     }
 
-    private void collect(BatchData data) {
-        if (settings.probeInputs() != null) {
-            probe = ProbeBatch.copyOf(manager, settings.probeInputs(),
-                    settings.probeLabels() == null ? new NDList() : settings.probeLabels());
-            return;
-        }
-        if (pending == null) {
-            pending = manager.newSubManager();
-            target = probeTarget();
-        }
-        NDList in = data.getBatch().getData();
-        NDList labels = data.getBatch().getLabels();
-        long n = Math.min(target - pendingSamples, in.head().getShape().get(0));
-        NDList inCopy = copy(in, n);
-        NDList labelCopy = labels == null ? new NDList() : copy(labels, n);
-        pendingInputs.add(inCopy); // both or neither: a batch that fails halfway adds nothing
-        pendingLabels.add(labelCopy);
-        pendingSamples += n;
-        if (pendingSamples >= target) {
-            completeProbe();
-        }
-    }
-
-    /**
-     * Makes the probe of the samples collected so far (at training end, when training was shorter
-     * than the probe's collection); no probe with fewer than 2.
-     */
+    /** {@link ProbeCollector#completeProbe}. */
     void completeProbe() {
-        if (probe != null || pending == null || pendingSamples < 2) {
-            return;
-        }
-        probe = ProbeBatch.copyOf(manager, concat(pendingInputs), concat(pendingLabels));
-        pendingInputs.clear();
-        pendingLabels.clear();
-        pending.close();
-        pending = null;
-    }
-
-    /**
-     * The probe's size: the settings' {@code probeSize}, or, when it is automatic (0), twice the
-     * width of the widest dense layer (Linear input or output, LayerNorm), at least
-     * {@link #MIN_PROBE} and at most {@code maxRows}, so that the activation reads resolve every
-     * dense layer. Convolution layers have a row per position and need far fewer samples.
-     *
-     * @return samples
-     */
-    long probeTarget() {
-        if (settings.probeSize() > 0) {
-            return settings.probeSize();
-        }
-        long widest = 0;
-        for (Block b : BlockPaths.of(block).byPath().values()) {
-            if (b instanceof Linear || b instanceof LayerNorm) {
-                for (Pair<String, Parameter> p : b.getDirectParameters()) {
-                    if (p.getValue().isInitialized()) {
-                        for (long d : p.getValue().getArray().getShape().getShape()) {
-                            widest = Math.max(widest, d);
-                        }
-                    }
-                }
-            }
-        }
-        return Math.max(MIN_PROBE, Math.min(settings.maxRows(), ROWS_PER_FEATURE * widest));
-    }
-
-    private NDList copy(NDList list, long n) {
-        NDList out = new NDList();
-        for (NDArray a : list) {
-            NDArray c = a.get("0:" + n).duplicate();
-            c.attach(pending);
-            out.add(c);
-        }
-        return out;
-    }
-
-    private NDList concat(List<NDList> parts) {
-        NDList out = new NDList();
-        if (parts.isEmpty() || parts.get(0).isEmpty()) {
-            return out;
-        }
-        for (int i = 0; i < parts.get(0).size(); i++) {
-            NDList column = new NDList();
-            for (NDList p : parts) {
-                column.add(p.get(i));
-            }
-            NDArray c = column.size() == 1 ? column.head() : NDArrays.concat(column, 0);
-            c.attach(pending);
-            out.add(c);
-        }
-        return out;
+        probes.completeProbe();
     }
 
     /** @return the first parameter of the model that is not finite (one reduction per tensor), if any */
@@ -243,7 +127,7 @@ final class SnapshotTaker implements AutoCloseable {
             modelProbe.refresh();
             return modelProbe;
         }
-        ModelProbe mp = new ModelProbe(block, probe, Precision.FLOAT32, metric);
+        ModelProbe mp = new ModelProbe(block, probe(), Precision.FLOAT32, metric);
         if (mp.promotedFrom().isPresent()) {
             DataType from = mp.promotedFrom().get();
             try {
@@ -262,9 +146,56 @@ final class SnapshotTaker implements AutoCloseable {
     }
 
     /**
-     * Copies every parameter for the replica, in the model's own type and in native memory (one
-     * copy of the model's parameters, freed as soon as the worker has loaded them into the
-     * replica), building the replica the first time.
+     * Whether the reads without a replica run on the worker on a snapshot's copies of the
+     * parameters: the settings ask for it and every initialized parameter of the model is taken
+     * from DJL's parameter store in a forward pass (one forward of the probe, at the first
+     * snapshot). A model with a block that reads a parameter otherwise is read on the model
+     * between steps instead, said once naming the parameters.
+     *
+     * @return whether to read on copies
+     */
+    boolean readsOnCopies() {
+        if (onCopies == null) {
+            List<String> outside = settings.copies() ? onModel().parametersOutsideStore() : List.of();
+            onCopies = settings.copies() && outside.isEmpty();
+            if (!outside.isEmpty()) {
+                LOG.warn("deadwatch: the model's forward pass does not take parameter(s) {} from DJL's parameter"
+                        + " store, so reads cannot run on copies of them: they run on the model between steps,"
+                        + " pausing training for the capture", outside);
+            }
+        }
+        return onCopies;
+    }
+
+    /**
+     * Binds a snapshot's copies (from {@link #copyParameters()}) to the model's probe, on the read
+     * worker; {@link #release} undoes it.
+     *
+     * @param staged the copies
+     * @return the model on the probe batch, read in float32 on the copies
+     */
+    ModelProbe onCopies(StagedParameters staged) {
+        modelProbe.bind(staged.arrays());
+        return modelProbe;
+    }
+
+    /**
+     * Unbinds the copies from the model's probe and frees them.
+     *
+     * @param staged what {@link #onCopies} bound
+     */
+    void release(StagedParameters staged) {
+        try {
+            modelProbe.unbind();
+        } finally {
+            staged.close();
+        }
+    }
+
+    /**
+     * Copies every parameter for the replica or the reads on copies, in the model's own type and
+     * in native memory (one copy of the model's parameters, freed as soon as the worker has loaded
+     * them into the replica or read them), building the replica the first time.
      *
      * @return the copies in {@code block.getParameters()} order, or empty when one is not finite
      *     ({@link #firstNonFinite()} names it)
@@ -274,7 +205,7 @@ final class SnapshotTaker implements AutoCloseable {
             return Optional.empty();
         }
         StagedParameters staged = StagedParameters.of(block, manager);
-        if (replica == null) { // built here: it reads the model's parameters once
+        if (replica == null && settings.replica()) { // built here: it reads the model's parameters once
             try {
                 buildReplica();
             } catch (RuntimeException e) {
@@ -294,8 +225,8 @@ final class SnapshotTaker implements AutoCloseable {
      */
     private void buildReplica() {
         try {
-            replica = Replica.of(Precision.FLOAT64, settings.blockFactory(), block, manager, probe.inputs().getShapes());
-            replicaProbe = new ModelProbe(replica.block(), probe, Precision.FLOAT64, metric);
+            replica = Replica.of(Precision.FLOAT64, settings.blockFactory(), block, manager, probe().inputs().getShapes());
+            replicaProbe = new ModelProbe(replica.block(), probe(), Precision.FLOAT64, metric);
             BlockPaths paths = BlockPaths.of(replica.block());
             ForwardTaps.install(); // names the block a failing forward was in
             for (int tries = 0; tries <= MAX_FLOAT32_BLOCKS; tries++) {
@@ -321,8 +252,8 @@ final class SnapshotTaker implements AutoCloseable {
                 replica.close();
             }
         }
-        replica = Replica.of(Precision.FLOAT32, settings.blockFactory(), block, manager, probe.inputs().getShapes());
-        replicaProbe = new ModelProbe(replica.block(), probe, Precision.FLOAT32, metric);
+        replica = Replica.of(Precision.FLOAT32, settings.blockFactory(), block, manager, probe().inputs().getShapes());
+        replicaProbe = new ModelProbe(replica.block(), probe(), Precision.FLOAT32, metric);
     }
 
     /**
@@ -377,7 +308,7 @@ final class SnapshotTaker implements AutoCloseable {
 
     @Override
     public void close() {
-        for (AutoCloseable c : new AutoCloseable[] {modelProbe, replicaProbe, replica, probe, pending}) {
+        for (AutoCloseable c : new AutoCloseable[] {modelProbe, replicaProbe, replica, probes}) {
             if (c != null) {
                 try {
                     c.close();

@@ -2,6 +2,7 @@ package dev.deadwatch.order;
 
 import ai.djl.nn.Parameter;
 import dev.deadwatch.capture.ModelProbe;
+import dev.deadwatch.capture.ProbeOutputs;
 import dev.deadwatch.capture.ParameterState;
 import dev.deadwatch.capture.Precision;
 import dev.deadwatch.order.Candidate;
@@ -224,7 +225,7 @@ public final class OrderRead {
         Precision precision = precisionOf(probe, params);
         // noise floor, measured: ulp-sized rounding of the touched tensors at the base point
         probe.write(params, base);
-        ModelProbe.Outputs f0 = probe.evaluate();
+        ProbeOutputs f0 = probe.evaluate();
         Random rnd = new Random(seed ^ 0x5DEECE66DL);
         List<double[]> jittered = new ArrayList<>();
         for (double[] b : base) {
@@ -331,9 +332,9 @@ public final class OrderRead {
         double h = RELATIVE_STEP * t;
         List<Parameter> params = path.parameters();
         probe.write(params, path.at(t + h));
-        ModelProbe.Outputs plus = probe.evaluate();
+        ProbeOutputs plus = probe.evaluate();
         probe.write(params, path.at(t - h));
-        ModelProbe.Outputs minus = probe.evaluate();
+        ProbeOutputs minus = probe.evaluate();
         double fisher = fisherOf(probe, plus, minus, null, 2 * h);
         double scale = Math.max(plus.rms(), minus.rms());
         double perSample = (double) plus.values().length / probe.samples();
@@ -344,8 +345,8 @@ public final class OrderRead {
     }
 
     /** {@code (1/n) Σ_i (Δ_i/step)ᵀ M_i (Δ_i/step)} with {@code Δ = a - b}. */
-    private static double fisherOf(ModelProbe probe, ModelProbe.Outputs a, ModelProbe.Outputs b,
-            ModelProbe.Outputs at, double step) {
+    private static double fisherOf(ModelProbe probe, ProbeOutputs a, ProbeOutputs b,
+            ProbeOutputs at, double step) {
         double[] va = a.values();
         double[] vb = b.values();
         double[] jv = new double[va.length];

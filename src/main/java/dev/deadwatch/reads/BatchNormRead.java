@@ -40,7 +40,7 @@ public final class BatchNormRead implements Read {
                     if (gamma == null) {
                         throw new IllegalArgumentException("a BatchNorm without a gamma");
                     }
-                    ctx.add(read(layer, ParameterState.values(gamma)));
+                    ctx.add(read(layer, ctx.probe().values(gamma)));
                 } catch (RuntimeException e) {
                     ctx.fail(layer, name(), e);
                 }

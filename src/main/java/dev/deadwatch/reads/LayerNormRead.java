@@ -99,7 +99,7 @@ public final class LayerNormRead implements SplitRead {
                     throw new IllegalArgumentException("a gamma of " + size + " entries on an output whose last"
                             + " axis has " + width + ": not a LayerNorm-type norm over its last axis");
                 }
-                norms.add(new Norm(layer, ParameterState.values(gamma), calls, null));
+                norms.add(new Norm(layer, ctx.probe().values(gamma), calls, null));
             } catch (RuntimeException e) {
                 norms.add(new Norm(layer, null, null, e));
             }

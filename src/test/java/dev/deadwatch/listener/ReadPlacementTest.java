@@ -20,8 +20,9 @@ import org.junit.jupiter.api.Test;
  * Where each read runs. With a block factory the training thread only copies the parameters:
  * every read, the Fisher side's forward and backward pass included, runs on the worker on the
  * float64 replica (while the trainer may hold DJL's process-wide gradient collector). Without
- * one, the part of every read that needs the model runs on the training thread between steps, and
- * the rest (matrices, eigendecompositions) on the worker (issue 14). Under a budget the worker yields
+ * one the same holds on copies of the parameters (the default); read on the model itself, the
+ * part of every read that needs the model runs on the training thread between steps, and the rest
+ * (matrices, eigendecompositions) on the worker (issue 14). Under a budget the worker yields
  * its core to training (SCHED_IDLE); with the budget off it runs at ordinary priority.
  */
 class ReadPlacementTest {
@@ -32,7 +33,15 @@ class ReadPlacementTest {
 
     @Test
     void withABlockFactoryEveryReadRunsOnTheWorker() throws Exception {
-        Placement p = threadsOfEachRead(true);
+        assertAllOnTheWorker(threadsOfEachRead(Where.REPLICA));
+    }
+
+    @Test
+    void withoutOneOnCopiesEveryReadRunsOnTheWorkerToo() throws Exception {
+        assertAllOnTheWorker(threadsOfEachRead(Where.COPIES));
+    }
+
+    private static void assertAllOnTheWorker(Placement p) {
         assertThat(p.captures()).containsOnlyKeys("layernorm", "dds", "fisher", "order");
         p.captures().forEach((read, names) -> assertThat(names).as(read).containsExactly(WORKER));
         assertThat(p.rests()).containsOnlyKeys("layernorm", "dds", "fisher");
@@ -44,9 +53,9 @@ class ReadPlacementTest {
      * the rests, which run on the worker only.
      */
     @Test
-    void withoutOneTheTrainingThreadCapturesAndTheWorkerRunsTheRest() throws Exception {
+    void onTheModelTheTrainingThreadCapturesAndTheWorkerRunsTheRest() throws Exception {
         String training = Thread.currentThread().getName();
-        Placement p = threadsOfEachRead(false);
+        Placement p = threadsOfEachRead(Where.MODEL);
         assertThat(p.captures()).containsOnlyKeys("layernorm", "dds", "fisher", "order");
         p.captures().forEach((read, names) -> assertThat(names).as(read).containsExactly(training));
         assertThat(p.rests()).containsOnlyKeys("layernorm", "dds", "fisher");
@@ -112,7 +121,10 @@ class ReadPlacementTest {
     /** The threads each read's capture (or whole read) and rest ran on. */
     private record Placement(Map<String, Set<String>> captures, Map<String, Set<String>> rests) {}
 
-    private static Placement threadsOfEachRead(boolean replica) throws Exception {
+    /** Where the reads run. */
+    private enum Where { REPLICA, COPIES, MODEL }
+
+    private static Placement threadsOfEachRead(Where where) throws Exception {
         Map<String, Set<String>> captures = new LinkedHashMap<>();
         Map<String, Set<String>> rests = new LinkedHashMap<>();
         List<ReadReport> reports = new ArrayList<>();
@@ -133,9 +145,10 @@ class ReadPlacementTest {
                         record(rests, read);
                     }
                 });
-        if (replica) {
+        if (where == Where.REPLICA) {
             b.optBlockFactory(TinyRun::block);
         }
+        b.optReadOnCopies(where == Where.COPIES);
         try (DeadwatchListener monitor = b.build()) {
             TinyRun.train(STEPS, monitor);
             monitor.drain();
