@@ -19,17 +19,19 @@ import java.util.Set;
  * @param run the {@code run} label (default: generated)
  * @param out snapshot folder (default: none)
  * @param dump file the final scrape is written to at JVM exit (default: none)
+ * @param copies whether reads run on the worker on copies of the parameters, training paused for the
+ *     copy only (default true); {@code false} reads the model itself between steps, copying nothing
  */
 public record AgentArgs(int port, String host, int every, int order, double budget, int probe,
-        boolean fisher, String run, Path out, Path dump) {
+        boolean fisher, String run, Path out, Path dump, boolean copies) {
 
     /** The accepted keys. */
     public static final Set<String> KEYS = Set.of("port", "host", "every", "order", "budget", "probe",
-            "fisher", "run", "out", "dump");
+            "fisher", "run", "out", "dump", "copies");
 
     /** @return the defaults */
     public static AgentArgs defaults() {
-        return new AgentArgs(9400, "127.0.0.1", 50, 5, 0.05, 0, true, null, null, null);
+        return new AgentArgs(9400, "127.0.0.1", 50, 5, 0.05, 0, true, null, null, null, true);
     }
 
     /**
@@ -49,6 +51,7 @@ public record AgentArgs(int port, String host, int every, int order, double budg
         double budget = a.budget;
         int probe = a.probe;
         boolean fisher = a.fisher;
+        boolean copies = a.copies;
         String run = a.run;
         Path out = a.out;
         Path dump = a.dump;
@@ -94,12 +97,8 @@ public record AgentArgs(int port, String host, int every, int order, double budg
                                 + ", got '" + value + "'");
                     }
                 }
-                case "fisher" -> {
-                    if (!value.equals("true") && !value.equals("false")) {
-                        throw new IllegalArgumentException("fisher must be true or false, got '" + value + "'");
-                    }
-                    fisher = Boolean.parseBoolean(value);
-                }
+                case "fisher" -> fisher = bool(key, value);
+                case "copies" -> copies = bool(key, value);
                 case "run" -> {
                     if (!value.matches("[A-Za-z0-9_.:-]{1,64}")) {
                         throw new IllegalArgumentException(
@@ -112,7 +111,7 @@ public record AgentArgs(int port, String host, int every, int order, double budg
                 default -> throw new AssertionError(key);
             }
         }
-        return new AgentArgs(port, host, every, order, budget, probe, fisher, run, out, dump);
+        return new AgentArgs(port, host, every, order, budget, probe, fisher, run, out, dump, copies);
     }
 
     private static int integer(String key, String value, int min, int max) {
@@ -127,6 +126,13 @@ public record AgentArgs(int port, String host, int every, int order, double budg
             throw new IllegalArgumentException(key + " must be in " + min + ".." + max + ", got '" + value + "'");
         }
         return v;
+    }
+
+    private static boolean bool(String key, String value) {
+        if (!value.equals("true") && !value.equals("false")) {
+            throw new IllegalArgumentException(key + " must be true or false, got '" + value + "'");
+        }
+        return Boolean.parseBoolean(value);
     }
 
     private static Path path(String key, String value) {

@@ -76,6 +76,7 @@ public final class AgentHook {
                     .optOrderEvery(a.order())
                     .optBudget(a.budget())
                     .optFisher(a.fisher())
+                    .optReadOnCopies(a.copies())
                     .optRegistry(out.prometheus()); // the agent's endpoint serves it; the monitor does not own it
             if (a.probe() > 0) {
                 b.optProbeSize(a.probe());

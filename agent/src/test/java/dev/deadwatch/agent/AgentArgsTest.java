@@ -22,9 +22,10 @@ class AgentArgsTest {
     @Test
     void everyKeyParses() {
         AgentArgs a = AgentArgs.parse("port=9500,host=0.0.0.0,every=100,order=3,budget=0.1,probe=32,"
-                + "fisher=false,run=exp-7,out=/tmp/dw,dump=/tmp/dw.prom");
+                + "fisher=false,run=exp-7,out=/tmp/dw,dump=/tmp/dw.prom,copies=false");
         assertThat(a).isEqualTo(new AgentArgs(9500, "0.0.0.0", 100, 3, 0.1, 32, false, "exp-7",
-                Path.of("/tmp/dw"), Path.of("/tmp/dw.prom")));
+                Path.of("/tmp/dw"), Path.of("/tmp/dw.prom"), false));
+        assertThat(AgentArgs.defaults().copies()).as("reads on copies by default").isTrue();
     }
 
     @ParameterizedTest(name = "{0} -> {1}")
@@ -39,6 +40,7 @@ class AgentArgsTest {
         "probe=1            | probe must be 0 (automatic) or in 2..",
         "probe=-3           | probe must be in 0..",
         "fisher=yes         | fisher must be true or false, got 'yes'",
+        "copies=1           | copies must be true or false, got '1'",
         "run=has space      | run must be 1-64 characters",
         "colour=blue        | unknown agent argument 'colour'",
         "every              | agent argument 'every' is not key=value",
