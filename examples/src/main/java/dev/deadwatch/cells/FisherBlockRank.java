@@ -2,6 +2,7 @@ package dev.deadwatch.cells;
 
 import ai.djl.nn.Parameter;
 import dev.deadwatch.capture.ModelProbe;
+import dev.deadwatch.capture.ProbeOutputs;
 import dev.deadwatch.capture.ParameterState;
 import dev.deadwatch.linalg.SymmetricEigen;
 import java.util.List;
@@ -40,7 +41,7 @@ public final class FisherBlockRank {
                         "Fisher block of " + total + " scalars exceeds " + MAX_SCALARS);
             }
             double[][] cols = new double[total][];
-            ModelProbe.Outputs at = probe.evaluate();
+            ProbeOutputs at = probe.evaluate();
             double[] logits = at.values();
             int width = at.width();
             int c = 0;

@@ -12,12 +12,14 @@ import java.util.List;
  */
 final class MonitorClock {
     private final List<Long> nanos = new ArrayList<>();
+    private final List<Long> starts = new ArrayList<>();
     private long start;
 
     final TrainingListener before = new TrainingListenerAdapter() {
         @Override
         public void onTrainingBatch(Trainer trainer, BatchData batchData) {
             start = System.nanoTime();
+            starts.add(start);
         }
     };
 
@@ -27,6 +29,22 @@ final class MonitorClock {
             nanos.add(System.nanoTime() - start);
         }
     };
+
+    /**
+     * @return the median time from one step's {@code onTrainingBatch} to the next's (s): a training
+     *     step, pauses included where they fall, NaN with fewer than two steps
+     */
+    double medianStepSeconds() {
+        List<Long> d = new ArrayList<>();
+        for (int i = 1; i < starts.size(); i++) {
+            d.add(starts.get(i) - starts.get(i - 1));
+        }
+        if (d.isEmpty()) {
+            return Double.NaN;
+        }
+        d.sort(null);
+        return d.get(d.size() / 2) / 1e9;
+    }
 
     /** @return seconds in the monitor over every step but {@code step} (from 1) */
     double secondsExcept(int step) {

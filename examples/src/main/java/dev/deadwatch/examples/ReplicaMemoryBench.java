@@ -11,7 +11,8 @@ import java.util.Locale;
 
 /**
  * The memory table of {@code bench --only pauses}: peak RSS of a training with the monitor, on a
- * float64 replica and on the model itself (the javaagent's path), against the same training
+ * float64 replica, on copies of the parameters (the javaagent's default) and on the model itself,
+ * against the same training
  * without it, each run in a JVM of its own ({@link RssRun}) so that its peak is that run's alone,
  * with each native {@link Allocator} on the MiniLM-size encoder.
  */
@@ -23,7 +24,9 @@ final class ReplicaMemoryBench {
         NONE,
         /** The monitor with a block factory: reads on a float64 replica. */
         REPLICA,
-        /** The monitor without one: reads on the model in float32 (the javaagent's path). */
+        /** The monitor without one: reads on copies of the parameters in float32 (the javaagent's default). */
+        COPIES,
+        /** The monitor without one, reads on the model itself ({@code optReadOnCopies(false)}). */
         MODEL
     }
 
@@ -40,10 +43,11 @@ final class ReplicaMemoryBench {
     /** Appends the table: the small encoder with glibc, the MiniLM-size one with every allocator. */
     void write(StringBuilder md) throws Exception {
         md.append("\n| model | native allocator | float32 parameters (MB) | peak RSS without the monitor (MB)"
-                + " | with it on a float64 replica (MB) | with / without | (with − without) / parameters | with it on the"
-                + " model, no replica (the javaagent's path) (MB) | with / without | a training step without the monitor"
-                + " (s) | live NDArrays after the reads, monitor closed: replica / model | reads: replica / model |\n"
-                + "|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+                + " | with it on a float64 replica (MB) | with / without | (with − without) / parameters | with it on"
+                + " copies, no replica (the javaagent's default) (MB) | with / without | with it on the model itself (MB)"
+                + " | with / without | a training step without the monitor (s) | live NDArrays after the reads, monitor"
+                + " closed: replica / copies / model | reads: replica / copies / model |\n"
+                + "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (MiniEncoder.Size s : List.of(MiniEncoder.Size.SMALL, MINILM)) {
             memory(md, s);
         }
@@ -73,13 +77,14 @@ final class ReplicaMemoryBench {
         for (Allocator a : s == MINILM ? List.of(Allocator.values()) : List.of(Allocator.GLIBC)) {
             if (!a.available()) {
                 md.append(String.format(Locale.ROOT, "| %s | %s: not installed (Debian: libjemalloc2) |"
-                        + " | | | | | | | | | |%n", PauseMemoryBench.name(s), a.label()));
+                        + " | | | | | | | | | | | |%n", PauseMemoryBench.name(s), a.label()));
                 continue;
             }
             Child without = child(s, Arm.NONE, a);
             Child with = child(s, Arm.REPLICA, a);
+            Child onCopies = child(s, Arm.COPIES, a);
             Child onModel = child(s, Arm.MODEL, a);
-            for (Child c : List.of(without, with, onModel)) {
+            for (Child c : List.of(without, with, onCopies, onModel)) {
                 if (c.allocator() != a) {
                     throw new IllegalStateException("asked for " + a + ", a run had " + c.allocator());
                 }
@@ -91,11 +96,13 @@ final class ReplicaMemoryBench {
             if (s == MINILM) {
                 bestRatio = Math.min(bestRatio, ratio);
             }
-            md.append(String.format(Locale.ROOT, "| %s | %s | %.1f | %d | %d | **%.2f** | %.2f | %d | **%.2f** | %.3f |"
-                    + " %+d / %+d | %d / %d |%n", PauseMemoryBench.name(s), a.label(), bytes / 1e6,
-                    without.peakRss() >> 20, with.peakRss() >> 20, ratio, (with.peakRss() - without.peakRss()) / bytes,
-                    onModel.peakRss() >> 20, (double) onModel.peakRss() / without.peakRss(), without.secondsPerStep(),
-                    with.liveArrays(), onModel.liveArrays(), with.reads(), onModel.reads()));
+            md.append(String.format(Locale.ROOT, "| %s | %s | %.1f | %d | %d | **%.2f** | %.2f | %d | **%.2f** | %d |"
+                    + " **%.2f** | %.3f | %+d / %+d / %+d | %d / %d / %d |%n", PauseMemoryBench.name(s), a.label(),
+                    bytes / 1e6, without.peakRss() >> 20, with.peakRss() >> 20, ratio,
+                    (with.peakRss() - without.peakRss()) / bytes, onCopies.peakRss() >> 20,
+                    (double) onCopies.peakRss() / without.peakRss(), onModel.peakRss() >> 20,
+                    (double) onModel.peakRss() / without.peakRss(), without.secondsPerStep(), with.liveArrays(),
+                    onCopies.liveArrays(), onModel.liveArrays(), with.reads(), onCopies.reads(), onModel.reads()));
         }
     }
 

@@ -6,10 +6,10 @@ import java.nio.file.Path;
 
 /**
  * The child JVM of {@link ReplicaMemoryBench}'s runs: trains the encoder without the monitor, or
- * with it on a float64 replica, or with it on the model itself, then prints {@code PREFIX peakRssBytes reads liveArrays
+ * with it on a float64 replica, on copies of the parameters, or on the model itself, then prints {@code PREFIX peakRssBytes reads liveArrays
  * secondsPerStep allocator} (the wall time of the training loop over its steps, reads waited for
  * included; the {@link Allocator} it found itself running with).
- * Arguments: {@code small|minilm}, {@code none|replica|model} ({@link ReplicaMemoryBench.Arm}), steps.
+ * Arguments: {@code small|minilm}, {@code none|replica|copies|model} ({@link ReplicaMemoryBench.Arm}), steps.
  */
 public final class RssRun {
 

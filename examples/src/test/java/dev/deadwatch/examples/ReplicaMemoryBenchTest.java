@@ -17,6 +17,7 @@ class ReplicaMemoryBenchTest {
         ReplicaMemoryBench bench = new ReplicaMemoryBench(8);
         ReplicaMemoryBench.Child without = bench.child(MiniEncoder.Size.SMALL, ReplicaMemoryBench.Arm.NONE);
         ReplicaMemoryBench.Child with = bench.child(MiniEncoder.Size.SMALL, ReplicaMemoryBench.Arm.REPLICA);
+        ReplicaMemoryBench.Child onCopies = bench.child(MiniEncoder.Size.SMALL, ReplicaMemoryBench.Arm.COPIES);
         ReplicaMemoryBench.Child onModel = bench.child(MiniEncoder.Size.SMALL, ReplicaMemoryBench.Arm.MODEL);
         assertThat(without.peakRss()).as("peak RSS").isPositive();
         assertThat(without.reads()).as("no monitor, no read").isZero();
@@ -28,6 +29,9 @@ class ReplicaMemoryBenchTest {
         assertThat(onModel.reads()).as("on the model, a read every %d steps too", PauseMemoryBench.INTERVAL)
                 .isEqualTo(8 / PauseMemoryBench.INTERVAL);
         assertThat(onModel.liveArrays()).as("live NDArrays left, no replica").isZero();
+        assertThat(onCopies.reads()).as("on copies, every snapshot read (waited for)")
+                .isEqualTo(8 / PauseMemoryBench.INTERVAL);
+        assertThat(onCopies.liveArrays()).as("live NDArrays left, copies freed").isZero();
     }
 
     /**
