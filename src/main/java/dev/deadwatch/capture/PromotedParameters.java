@@ -29,6 +29,8 @@ final class PromotedParameters implements AutoCloseable {
     private final Map<Parameter, NDArray> copies = new IdentityHashMap<>();
     /** A snapshot's copies of every parameter, while bound; empty otherwise. */
     private final Map<Parameter, NDArray> bound = new IdentityHashMap<>();
+    /** Holds the bound copies converted to the reads' type, while bound. */
+    private NDManager converted;
     private final NDManager manager;
     private DataType from;
 
@@ -114,7 +116,7 @@ final class PromotedParameters implements AutoCloseable {
     /**
      * Binds copies of the block's parameters: from now on the reads see them and a forward pass
      * takes them. A copy of another floating-point type than {@code type} is converted, the
-     * converted array kept under the copy's own manager (freed with it).
+     * converted array kept until {@link #unbind()} (the copies themselves may be reused after).
      *
      * @param block the block
      * @param arrays one copy per parameter, in {@code block.getParameters()} order, each of its
@@ -129,27 +131,34 @@ final class PromotedParameters implements AutoCloseable {
                     + arrays.size() + " copies");
         }
         Map<Parameter, NDArray> next = new IdentityHashMap<>();
+        unbind();
+        NDManager conversions = manager.newSubManager();
         for (int i = 0; i < arrays.size(); i++) {
             Parameter param = params.get(i).getValue();
             NDArray a = arrays.get(i);
             if (param.isInitialized() && !param.getArray().getShape().equals(a.getShape())) {
+                conversions.close();
                 throw new IllegalArgumentException("copy of parameter " + params.get(i).getKey() + " has shape "
                         + a.getShape() + ", the parameter " + param.getArray().getShape());
             }
             if (a.getDataType().isFloating() && a.getDataType() != type) {
-                NDArray converted = a.toType(type, true);
-                converted.attach(a.getManager());
-                a = converted;
+                NDArray c = a.toType(type, true);
+                c.attach(conversions);
+                a = c;
             }
             next.put(param, a);
         }
-        bound.clear();
         bound.putAll(next);
+        converted = conversions;
     }
 
-    /** Forgets the bound copies: the reads see the block's own arrays (or the promoted copies) again. */
+    /** Forgets the bound copies (and frees their conversions): the reads see the block's own arrays again. */
     void unbind() {
         bound.clear();
+        if (converted != null) {
+            converted.close();
+            converted = null;
+        }
     }
 
     /**

@@ -202,13 +202,13 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
         try {
             parameters = settings.replica() ? null : files.parametersOf(taker.onModel()); // as copied
         } catch (RuntimeException e) {
-            staged.get().close();
+            taker.discard(staged.get());
             throw e;
         }
         long held = handover.pause(t0);
         Runnable job = () -> guard("read", () -> analyse(at, staged.get(), withOrder, sc, held, parameters));
         if (!handover.hand(job, wait, !finalRead)) {
-            staged.get().close();
+            taker.discard(staged.get());
         }
     }
 
@@ -274,7 +274,7 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
             byte[] parameters) throws IOException {
         long t0 = ReadWorker.clock();
         boolean copies = !settings.replica();
-        ModelProbe on = copies ? taker.onCopies(staged) : taker.onReplica(staged);
+        ModelProbe on = copies ? taker.onCopies(staged) : taker.onReplica(staged); // each keeps staged on failure
         ReadReport report;
         try {
             report = suite.read(on, at, trainer.getLoss(), read -> withOrder || !CensusRead.NAME.equals(read),

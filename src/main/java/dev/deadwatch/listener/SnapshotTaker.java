@@ -46,6 +46,8 @@ final class SnapshotTaker implements AutoCloseable {
     private final NDManager manager;
     private final OutputMetric metric;
     private final ProbeCollector probes;
+    /** The copies of past snapshots, refilled for the next ones. */
+    private final CopyPool pool;
     private ModelProbe modelProbe;
     private Replica replica;
     private ModelProbe replicaProbe;
@@ -72,6 +74,7 @@ final class SnapshotTaker implements AutoCloseable {
         this.manager = NDManager.newBaseManager();
         manager.setName("deadwatch");
         this.probes = new ProbeCollector(settings, block, manager);
+        this.pool = new CopyPool(manager);
     }
 
     /** @return whether the probe batch is known */
@@ -171,16 +174,21 @@ final class SnapshotTaker implements AutoCloseable {
      * Binds a snapshot's copies (from {@link #copyParameters()}) to the model's probe, on the read
      * worker; {@link #release} undoes it.
      *
-     * @param staged the copies
+     * @param staged the copies (kept for a later snapshot if they cannot be bound)
      * @return the model on the probe batch, read in float32 on the copies
      */
     ModelProbe onCopies(StagedParameters staged) {
-        modelProbe.bind(staged.arrays());
+        try {
+            modelProbe.bind(staged.arrays());
+        } catch (RuntimeException e) {
+            pool.giveBack(staged); // nothing is bound: the caller releases nothing
+            throw e;
+        }
         return modelProbe;
     }
 
     /**
-     * Unbinds the copies from the model's probe and frees them.
+     * Unbinds the copies from the model's probe and keeps them for a later snapshot.
      *
      * @param staged what {@link #onCopies} bound
      */
@@ -188,8 +196,22 @@ final class SnapshotTaker implements AutoCloseable {
         try {
             modelProbe.unbind();
         } finally {
-            staged.close();
+            pool.giveBack(staged);
         }
+    }
+
+    /**
+     * Keeps copies no read will use (a snapshot not handed to the worker) for a later snapshot.
+     *
+     * @param staged from {@link #copyParameters()}
+     */
+    void discard(StagedParameters staged) {
+        pool.giveBack(staged);
+    }
+
+    /** @return how many snapshots' copies reused an earlier snapshot's arrays */
+    long copiesReused() {
+        return pool.reused();
     }
 
     /**
@@ -204,7 +226,7 @@ final class SnapshotTaker implements AutoCloseable {
         if (firstNonFinite().isPresent()) {
             return Optional.empty();
         }
-        StagedParameters staged = StagedParameters.of(block, manager);
+        StagedParameters staged = pool.copy(block);
         if (replica == null && settings.replica()) { // built here: it reads the model's parameters once
             try {
                 buildReplica();
@@ -300,15 +322,17 @@ final class SnapshotTaker implements AutoCloseable {
      * @return the replica on the probe batch, read in float64
      */
     ModelProbe onReplica(StagedParameters staged) {
-        try (staged) {
+        try {
             replica.loadArrays(staged.arrays());
+        } finally {
+            pool.giveBack(staged);
         }
         return replicaProbe;
     }
 
     @Override
     public void close() {
-        for (AutoCloseable c : new AutoCloseable[] {modelProbe, replicaProbe, replica, probes}) {
+        for (AutoCloseable c : new AutoCloseable[] {modelProbe, replicaProbe, replica, probes, pool}) {
             if (c != null) {
                 try {
                     c.close();

@@ -2,6 +2,7 @@ package dev.deadwatch.listener;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.util.Pair;
@@ -12,7 +13,8 @@ import java.util.List;
 /**
  * The model's parameters copied at a snapshot on their way to the replica: in the model's own
  * type and in native memory (one copy of the parameters, no float64 copy on the Java heap), freed
- * as soon as the worker has converted them into the replica's storage.
+ * as soon as the worker has converted them into the replica's storage, or has read them (kept for
+ * the next snapshot by {@link CopyPool}).
  *
  * @param manager owns the copies
  * @param arrays one copy per parameter, in {@code getParameters()} order
@@ -43,6 +45,38 @@ record StagedParameters(NDManager manager, List<NDArray> arrays) implements Auto
         }
         return new StagedParameters(m, List.copyOf(arrays));
     }
+
+    /**
+     * Copies the block's current parameters into these arrays, in place, when each still has its
+     * parameter's shape and type (a copy of fresh arrays costs page faults as well).
+     *
+     * @param block the model's block
+     * @return whether every array was refilled; otherwise some may hold new values, some old ones
+     */
+    boolean refill(Block block) {
+        var params = block.getParameters();
+        if (params.size() != arrays.size()) {
+            return false;
+        }
+        for (int i = 0; i < arrays.size(); i++) {
+            NDArray from = params.get(i).getValue().getArray();
+            NDArray to = arrays.get(i);
+            if (!from.getShape().equals(to.getShape()) || from.getDataType() != to.getDataType()
+                    || from.getShape().dimension() == 0) {
+                return false;
+            }
+        }
+        GradMode.off(() -> {
+            for (int i = 0; i < arrays.size(); i++) {
+                arrays.get(i).set(ALL, params.get(i).getValue().getArray());
+            }
+            return null;
+        });
+        return true;
+    }
+
+    /** The whole of an array of at least one axis. */
+    private static final NDIndex ALL = new NDIndex(":");
 
     @Override
     public void close() {

@@ -1,0 +1,98 @@
+package dev.deadwatch.listener;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Activation;
+import ai.djl.nn.Block;
+import ai.djl.nn.Parameter;
+import ai.djl.nn.SequentialBlock;
+import ai.djl.nn.core.Linear;
+import ai.djl.util.Pair;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The parameters' copies of one snapshot are refilled in place for the next, never aliased. */
+class CopyPoolTest {
+
+    private static Block mlp(int width) {
+        return new SequentialBlock().add(Linear.builder().setUnits(width).build()).add(Activation.reluBlock())
+                .add(Linear.builder().setUnits(3).build());
+    }
+
+    private static float[][] values(List<NDArray> arrays) {
+        float[][] out = new float[arrays.size()][];
+        for (int i = 0; i < arrays.size(); i++) {
+            out[i] = arrays.get(i).toFloatArray();
+        }
+        return out;
+    }
+
+    private static float[][] parameters(Block b) {
+        return values(b.getParameters().values().stream().map(Parameter::getArray).toList());
+    }
+
+    @Test
+    void aSpareSetIsRefilledInPlaceWithTheParametersAtTheNextSnapshot() {
+        try (NDManager m = NDManager.newBaseManager(); CopyPool pool = new CopyPool(m)) {
+            Block b = mlp(5);
+            b.initialize(m, DataType.FLOAT32, new Shape(2, 4));
+            StagedParameters first = pool.copy(b);
+            float[][] atFirst = parameters(b);
+            assertThat(values(first.arrays())).isDeepEqualTo(atFirst);
+
+            // training moves on: every parameter changes in place
+            for (Pair<String, Parameter> p : b.getParameters()) {
+                p.getValue().getArray().addi(1.5f);
+            }
+            assertThat(values(first.arrays())).as("a copy, not a view of the parameters").isDeepEqualTo(atFirst);
+
+            List<NDArray> arrays = first.arrays();
+            pool.giveBack(first);
+            StagedParameters second = pool.copy(b);
+            assertThat(pool.reused()).isEqualTo(1);
+            for (int i = 0; i < arrays.size(); i++) {
+                assertThat(second.arrays().get(i)).isSameAs(arrays.get(i));
+            }
+            assertThat(values(second.arrays())).isDeepEqualTo(parameters(b));
+            assertThat(values(second.arrays())[0][0]).isEqualTo(atFirst[0][0] + 1.5f);
+            assertThat(second.arrays().get(0).hasGradient()).as("no autograd on a copy").isFalse();
+
+            // a third snapshot while the second is still read gets new arrays
+            StagedParameters third = pool.copy(b);
+            assertThat(third.arrays().get(0)).isNotSameAs(second.arrays().get(0));
+            assertThat(pool.reused()).isEqualTo(1);
+            pool.giveBack(second);
+            pool.giveBack(third);
+        }
+    }
+
+    @Test
+    void copiesThatNoLongerFitAreFreedAndMadeAnewAndAClosedPoolFreesWhatComesBack() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            CopyPool pool = new CopyPool(m);
+            Block narrow = mlp(5);
+            narrow.initialize(m, DataType.FLOAT32, new Shape(2, 4));
+            Block wide = mlp(7);
+            wide.initialize(m, DataType.FLOAT32, new Shape(2, 4));
+            StagedParameters old = pool.copy(narrow);
+            NDArray oldWeight = old.arrays().get(0);
+            pool.giveBack(old);
+            StagedParameters fresh = pool.copy(wide);
+            assertThat(pool.reused()).isZero();
+            assertThat(oldWeight.isReleased()).as("the spare that did not fit is freed").isTrue();
+            assertThat(fresh.arrays().get(0).getShape()).isEqualTo(new Shape(7, 4));
+            assertThat(values(fresh.arrays())).isDeepEqualTo(parameters(wide));
+
+            StagedParameters kept = pool.copy(wide);
+            pool.giveBack(kept);
+            pool.close();
+            assertThat(kept.arrays().get(0).isReleased()).as("closing frees the spares").isTrue();
+            pool.giveBack(fresh);
+            assertThat(fresh.arrays().get(0).isReleased()).as("given back after close: freed").isTrue();
+        }
+    }
+}
