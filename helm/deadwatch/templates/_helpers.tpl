@@ -44,7 +44,7 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{/* JAVA_TOOL_OPTIONS: the javaagent with its arguments, then the extra options. */}}
 {{- define "deadwatch.javaToolOptions" -}}
 {{- $a := .Values.agent -}}
-{{- $args := printf "port=%d,host=0.0.0.0,every=%d,order=%d,budget=%v,probe=%d,fisher=%t,run=%s" (int .Values.metrics.port) (int $a.every) (int $a.order) $a.budget (int $a.probe) $a.fisher (default .Release.Name $a.run) -}}
+{{- $args := printf "port=%d,host=0.0.0.0,every=%d,order=%d,budget=%v,probe=%d,fisher=%t,copies=%t,run=%s" (int .Values.metrics.port) (int $a.every) (int $a.order) $a.budget (int $a.probe) $a.fisher $a.copies (default .Release.Name $a.run) -}}
 {{- printf "-javaagent:%s=%s %s" (include "deadwatch.agentJar" .) $args $a.extraJavaOptions | trim -}}
 {{- end -}}
 

@@ -63,7 +63,7 @@ class HelmChartTest {
                 .containsEntry("allowPrivilegeEscalation", false);
         assertThat(map(map(c, "resources"), "limits")).containsEntry("cpu", "2").containsEntry("memory", "4Gi");
         assertThat(env(c, "JAVA_TOOL_OPTIONS")).isEqualTo("-javaagent:/opt/deadwatch/deadwatch-agent.jar="
-                + "port=9400,host=0.0.0.0,every=50,order=5,budget=0.05,probe=0,fisher=true,run=grok"
+                + "port=9400,host=0.0.0.0,every=50,order=5,budget=0.05,probe=0,fisher=true,copies=true,run=grok"
                 + " -Dai.djl.offline=true");
         assertThat(env(c, "DJL_CACHE_DIR")).isEqualTo("/tmp/djl");
         assertThat(list(c, "ports").get(0)).containsEntry("containerPort", 9400).containsEntry("name", "metrics");
@@ -105,7 +105,7 @@ class HelmChartTest {
                 "/deadwatch/agent/deadwatch-agent.jar");
         Map<String, Object> c = list(pod, "containers").get(0);
         assertThat(env(c, "JAVA_TOOL_OPTIONS")).isEqualTo("-javaagent:/deadwatch/agent/deadwatch-agent.jar="
-                + "port=9500,host=0.0.0.0,every=100,order=10,budget=0.03,probe=128,fisher=false,run=nightly"
+                + "port=9500,host=0.0.0.0,every=100,order=10,budget=0.03,probe=128,fisher=false,copies=false,run=nightly"
                 + " -Dai.djl.offline=true");
         assertThat(env(c, "TRAIN_SEED")).isEqualTo("7");
         assertThat((List<String>) c.get("command")).containsExactly("java", "-jar", "/app/train.jar");
