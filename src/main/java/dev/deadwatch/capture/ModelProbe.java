@@ -116,8 +116,9 @@ public final class ModelProbe implements AutoCloseable {
     }
 
     /**
-     * Runs one forward pass of the probe and lists the block's initialized parameters the pass
-     * did not take from DJL's parameter store: a block that reads them otherwise (its own
+     * Runs one forward pass of the probe's first sample (of the whole probe where the model does
+     * not run on one) and lists the block's initialized parameters the pass did not take from
+     * DJL's parameter store: a block that reads them otherwise (its own
      * {@code Parameter.getArray()}) would not see copies bound with {@link #bind}.
      *
      * @return names of the parameters the store never handed out, in the block's order
@@ -126,7 +127,12 @@ public final class ModelProbe implements AutoCloseable {
         Set<Parameter> requested = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         evaluations.incrementAndGet();
         try (NDManager scoped = manager.newSubManager()) {
-            forward(scoped, copyInto(inputs, scoped), false, requested);
+            forward(scoped, slice(inputs, 0, 1, scoped), false, requested);
+        } catch (RuntimeException oneSample) { // a block that needs more than one sample
+            requested.clear();
+            try (NDManager scoped = manager.newSubManager()) {
+                forward(scoped, copyInto(inputs, scoped), false, requested);
+            }
         }
         return PromotedParameters.outside(block, requested);
     }
