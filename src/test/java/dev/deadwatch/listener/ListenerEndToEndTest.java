@@ -17,6 +17,8 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Real DJL training with the listener, scraped over HTTP: the docs/metrics.md contract, end to end. */
 class ListenerEndToEndTest {
@@ -195,14 +197,16 @@ class ListenerEndToEndTest {
         }
     }
 
-    @Test
-    void floatThirtyTwoReadsOnTheTrainingThreadDoNotChangeTraining() throws Exception {
+    @ParameterizedTest(name = "on copies: {0}")
+    @ValueSource(booleans = {true, false})
+    void floatThirtyTwoReadsOnCopiesOrOnTheModelDoNotChangeTraining(boolean copies) throws Exception {
         String unmonitored = TinyRun.train(30);
         SimpleMeterRegistry reg = new SimpleMeterRegistry();
         try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(5).optOrderEvery(1)
-                .optBudget(1.0).optRegistry(reg).optWaitForReads(true).build()) {
+                .optBudget(1.0).optRegistry(reg).optWaitForReads(true).optReadOnCopies(copies).build()) {
             String monitored = TinyRun.train(30, monitor);
-            assertThat(monitored).as("every read (order, Fisher) restores bit-exactly").isEqualTo(unmonitored);
+            assertThat(monitored).as(copies ? "reads on copies, while training goes on, never write the model"
+                    : "every read (order, Fisher) on the model restores bit-exactly").isEqualTo(unmonitored);
             assertThat(monitor.timeline()).hasSize(6);
             assertThat(reg.get("deadwatch.reads.skipped").tag("reason", "error").counter().count()).isZero();
             assertThat(reg.get("deadwatch.read").tag("read", "order").timer().count()).isEqualTo(6);

@@ -33,7 +33,7 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
  * The transformers train finite, and the monitor does not change their training: the one-block
  * {@link TinyTransformer} and the {@link MiniEncoder} (DJL {@code IdEmbedding}, {@code Linear},
  * {@code LayerNorm}, GELU and this project's {@code SelfAttention}) are trained per seed without
- * the monitor, with it on the float32 path (reads on the training thread) and with it on the
+ * the monitor, with it on the float32 path (reads on copies of the parameters, the default) and with it on the
  * float64 replica (reads on the worker), and each run's final weights must be finite and equal
  * bit for bit across the three.
  *
