@@ -101,7 +101,7 @@ public final class ModelProbe implements AutoCloseable {
      * Binds copies of the block's parameters (a snapshot's): until {@link #unbind()} every read
      * sees them and every forward pass takes them, and the block's own arrays are neither read
      * nor written. Copies of another floating-point type than the precision are converted, the
-     * converted arrays kept with the copies.
+     * converted arrays kept until {@link #unbind()}.
      *
      * @param copies one per parameter, in {@code block().getParameters()} order
      * @throws IllegalArgumentException when their number or a shape does not fit the block

@@ -176,11 +176,6 @@ final class PromotedParameters implements AutoCloseable {
         return out;
     }
 
-    /** @return whether copies are bound */
-    boolean isBound() {
-        return !bound.isEmpty();
-    }
-
     @Override
     public void close() {
         manager.close();

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.List;
 
 /**
  * Keeps the parameters' copies of past snapshots for the next ones. Copying into arrays that
@@ -38,20 +39,18 @@ final class CopyPool implements AutoCloseable {
             s = spare.pollFirst();
         }
         if (s != null) {
-            boolean refilled = false;
             try {
-                refilled = s.refill(block);
-            } finally {
-                if (!refilled) {
-                    s.close();
+                if (s.refill(block)) {
+                    synchronized (this) {
+                        reused++;
+                    }
+                    return s;
                 }
+            } catch (RuntimeException e) {
+                s.close();
+                throw e;
             }
-            if (refilled) {
-                synchronized (this) {
-                    reused++;
-                }
-                return s;
-            }
+            s.close(); // no longer fits the model: made anew below
         }
         return StagedParameters.of(block, parent);
     }
@@ -79,16 +78,12 @@ final class CopyPool implements AutoCloseable {
 
     @Override
     public void close() {
+        List<StagedParameters> left;
         synchronized (this) {
             closed = true;
+            left = List.copyOf(spare);
+            spare.clear();
         }
-        StagedParameters s;
-        while ((s = poll()) != null) {
-            s.close();
-        }
-    }
-
-    private synchronized StagedParameters poll() {
-        return spare.pollFirst();
+        left.forEach(StagedParameters::close);
     }
 }

@@ -200,7 +200,7 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
         double[] sc = scores.all();
         byte[] parameters;
         try {
-            parameters = settings.replica() ? null : files.parametersOf(taker.onModel()); // as copied
+            parameters = settings.replica() ? null : files.parametersOf(trainer.getModel().getBlock()); // as copied
         } catch (RuntimeException e) {
             taker.discard(staged.get());
             throw e;
@@ -230,7 +230,7 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
                 read -> withOrder || !CensusRead.NAME.equals(read), schedule::fits);
         byte[] parameters;
         try {
-            parameters = files.parametersOf(model); // the model trains on while the worker reads
+            parameters = files.parametersOf(model.block()); // the model trains on while the worker reads
         } catch (RuntimeException e) {
             pending.close();
             throw e;

@@ -1,5 +1,6 @@
 package dev.deadwatch.listener;
 
+import ai.djl.nn.Block;
 import ai.djl.training.loss.Loss;
 import dev.deadwatch.capture.ModelProbe;
 import dev.deadwatch.capture.ProbeBatch;
@@ -105,18 +106,18 @@ final class SnapshotFiles implements AutoCloseable {
      * The parameters of the block the reads run on, serialized now, for a snapshot whose reads
      * finish after the block has moved on (the model itself, read without a replica).
      *
-     * @param on the block, bound to the probe
+     * @param block the model's block
      * @return its parameters as {@code saveParameters} writes them, or {@code null} when no
      *     snapshot is written
      * @throws java.io.UncheckedIOException never in practice (an in-memory stream)
      */
-    byte[] parametersOf(ModelProbe on) {
+    byte[] parametersOf(Block block) {
         if (settings == null) {
             return null;
         }
         java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
         try (DataOutputStream data = new DataOutputStream(bytes)) {
-            on.block().saveParameters(data);
+            block.saveParameters(data);
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         }

@@ -209,11 +209,6 @@ final class SnapshotTaker implements AutoCloseable {
         pool.giveBack(staged);
     }
 
-    /** @return how many snapshots' copies reused an earlier snapshot's arrays */
-    long copiesReused() {
-        return pool.reused();
-    }
-
     /**
      * Copies every parameter for the replica or the reads on copies, in the model's own type and
      * in native memory (one copy of the model's parameters, freed as soon as the worker has loaded
