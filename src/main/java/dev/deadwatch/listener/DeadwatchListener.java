@@ -142,7 +142,7 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
         }
         publisher = new ReportPublisher(metrics, settings, log);
         files = SnapshotFiles.of(settings, runId, model, t.getLoss(), metrics, log);
-        handover = new Handover(ReadWorker.forTraining(schedule.budgeted()), schedule, metrics);
+        handover = new Handover(ReadWorker.forTraining(schedule.budgeted(), settings.trimNativeMemory()), schedule, metrics);
         schedule.start();
         off = false;
     }

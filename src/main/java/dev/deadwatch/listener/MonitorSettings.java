@@ -55,6 +55,8 @@ import java.util.function.Supplier;
  * @param orderSeconds time an order read may take ({@link dev.deadwatch.census.CensusRead})
  * @param copies without a replica, whether reads run on the worker on a snapshot's copies of the
  *     parameters (training pauses for the copy only) rather than on the model between steps
+ * @param trimNativeMemory whether the read worker gives the C heap's free memory back between
+ *     reads (glibc's {@code malloc_trim})
  */
 public record MonitorSettings(int interval, int orderEvery, int maxInterval, int probeSize, int maxRows,
         int persist, int trendWindow, int keepSnapshots, double budget, boolean fisher, long seed,
@@ -63,7 +65,7 @@ public record MonitorSettings(int interval, int orderEvery, int maxInterval, int
         List<Detector> detectors, List<Read> extraReads, Consumer<RegimeChange> onRegimeChange,
         Consumer<ReadReport> onReport, ReadSuite.ReadObserver readObserver, Map<String, Integer> featureAxes,
         int timelineSize, boolean waitForReads, int orderCandidates,
-        int orderCandidatesTotal, double orderSeconds, boolean copies) {
+        int orderCandidatesTotal, double orderSeconds, boolean copies, boolean trimNativeMemory) {
 
     /** Copies the lists. */
     public MonitorSettings {

@@ -6,7 +6,8 @@ import dev.deadwatch.monitor.ReadSuite;
 /**
  * The read suite's observer: passes each read on to the user's observer and notes the worker's
  * clock ({@link ReadWorker#clock()}) when an order read starts, which splits a worker read's cost
- * into its order read and the rest.
+ * into its order read and the rest. On a worker that trims, gives the C heap back between reads
+ * ({@link ReadWorker#betweenReads()}).
  */
 final class OrderClock implements ReadSuite.ReadObserver {
 
@@ -20,6 +21,7 @@ final class OrderClock implements ReadSuite.ReadObserver {
 
     @Override
     public void beforeRead(String read) throws Exception {
+        ReadWorker.betweenReads();
         if (CensusRead.NAME.equals(read)) {
             start = ReadWorker.clock();
         }

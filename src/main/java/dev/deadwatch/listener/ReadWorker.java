@@ -36,21 +36,29 @@ final class ReadWorker {
      */
     static final double CONTENDED_CHARGE = 2;
 
+    /** Whether the current thread is a read worker that gives the C heap back between reads. */
+    private static final ThreadLocal<Boolean> TRIMS = ThreadLocal.withInitial(() -> false);
+
     private final ThreadPoolExecutor executor;
     private final double charge;
+    private final boolean trim;
 
     /**
      * Starts the thread.
      *
      * @param yieldToTraining whether the thread runs in {@code SCHED_IDLE} (under a budget)
      * @param charge what a second of its CPU time counts against the budget ({@link #chargeFor})
+     * @param trim whether the thread gives the C heap's free memory back after each read
+     *     ({@link NativeHeap}, {@link #betweenReads()})
      */
-    ReadWorker(boolean yieldToTraining, double charge) {
+    ReadWorker(boolean yieldToTraining, double charge, boolean trim) {
         this.charge = charge;
+        this.trim = trim && NativeHeap.available();
         this.executor = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new ArrayBlockingQueue<>(1), r -> {
             Thread th = new Thread(() -> {
                 GradMode.disableOnThisThread(); // no autograd graphs, legal in-place writes
                 GradMode.singleThreadedOnThisThread(); // leave the other cores to training
+                TRIMS.set(this.trim);
                 if (yieldToTraining) {
                     LOG.debug("deadwatch: read worker at {}", ThreadPriority.yieldCurrentThread()
                             .map(Object::toString).orElse("unchanged scheduling"));
@@ -70,9 +78,10 @@ final class ReadWorker {
      * on other engines, taken as none.
      *
      * @param budgeted whether a budget below 1 is set
+     * @param trim whether the worker gives the C heap's free memory back between reads
      * @return the worker
      */
-    static ReadWorker forTraining(boolean budgeted) {
+    static ReadWorker forTraining(boolean budgeted, boolean trim) {
         int trainingThreads = GradMode.threadsOfThisThread();
         int cores = Runtime.getRuntime().availableProcessors();
         double charge = chargeFor(budgeted, trainingThreads, cores);
@@ -81,7 +90,7 @@ final class ReadWorker {
                     + " worker yields to training and its CPU time counts {}x against the budget",
                     trainingThreads, cores, charge);
         }
-        return new ReadWorker(budgeted, charge);
+        return new ReadWorker(budgeted, charge, trim);
     }
 
     /**
@@ -103,6 +112,17 @@ final class ReadWorker {
         return charge;
     }
 
+    /**
+     * Between two reads of a snapshot on a worker that trims ({@link NativeHeap}): gives back what
+     * the read before freed, so the next one does not stack its arrays on the free but fragmented
+     * memory of the first. Elsewhere (the training thread, a worker that does not trim) nothing.
+     */
+    static void betweenReads() {
+        if (TRIMS.get()) {
+            NativeHeap.trim();
+        }
+    }
+
     /** @return whether a snapshot handed over now would be refused (one read running, one waiting) */
     boolean full() {
         return executor.getQueue().remainingCapacity() == 0;
@@ -121,7 +141,14 @@ final class ReadWorker {
      * @return whether it was accepted
      * @throws InterruptedException when interrupted while waiting
      */
-    boolean submit(Runnable job, boolean wait) throws InterruptedException {
+    boolean submit(Runnable read, boolean wait) throws InterruptedException {
+        Runnable job = trim ? () -> {
+            try {
+                read.run();
+            } finally {
+                NativeHeap.trim(); // what the snapshot's reads freed, before training's next steps
+            }
+        } : read;
         if (wait) {
             executor.getQueue().put(job);
             return true;

@@ -14,8 +14,11 @@ import java.util.Map;
  */
 enum Allocator {
 
-    /** glibc's malloc as it comes. */
+    /** glibc's malloc as it comes (the monitor's read worker trims it between reads, its default). */
     GLIBC("glibc", Map.of()),
+
+    /** glibc as it comes, the read worker not trimming ({@code optTrimNativeMemory(false)}): the before. */
+    GLIBC_UNTRIMMED("glibc, the worker not trimming", Map.of(Allocator.NO_TRIM, "1")),
 
     /** glibc with its mmap threshold fixed (so, not dynamic): tensor-size blocks are mapped and unmapped. */
     GLIBC_FIXED_MMAP("glibc, MALLOC_MMAP_THRESHOLD_=131072", Map.of("MALLOC_MMAP_THRESHOLD_", "131072")),
@@ -26,8 +29,11 @@ enum Allocator {
     /** Where Debian's {@code libjemalloc2} puts the library. */
     static final String JEMALLOC_LIBRARY = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2";
 
+    /** Set in a child's environment: its monitor runs with {@code optTrimNativeMemory(false)}. */
+    static final String NO_TRIM = "DEADWATCH_BENCH_NO_TRIM";
+
     /** What the variables this class sets are; a child's environment is cleared of them first. */
-    private static final String[] VARIABLES = {"LD_PRELOAD", "MALLOC_MMAP_THRESHOLD_", "MALLOC_ARENA_MAX",
+    private static final String[] VARIABLES = {NO_TRIM, "LD_PRELOAD", "MALLOC_MMAP_THRESHOLD_", "MALLOC_ARENA_MAX",
         "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_"};
 
     private final String label;
@@ -62,7 +68,8 @@ enum Allocator {
 
     /**
      * @return the allocator this process runs with, as {@link #name()}: jemalloc when its library
-     *     is mapped, glibc with a fixed mmap threshold when that variable is set, else glibc
+     *     is mapped, glibc with a fixed mmap threshold when that variable is set, glibc untrimmed
+     *     when {@link #NO_TRIM} is, else glibc
      */
     static Allocator ofThisProcess() {
         try {
@@ -72,6 +79,14 @@ enum Allocator {
         } catch (IOException e) {
             // not Linux: glibc's variables below still say what was asked
         }
-        return System.getenv("MALLOC_MMAP_THRESHOLD_") != null ? GLIBC_FIXED_MMAP : GLIBC;
+        if (System.getenv("MALLOC_MMAP_THRESHOLD_") != null) {
+            return GLIBC_FIXED_MMAP;
+        }
+        return trims() ? GLIBC : GLIBC_UNTRIMMED;
+    }
+
+    /** @return whether this process's monitor trims the C heap between reads (not when {@link #NO_TRIM} is set) */
+    static boolean trims() {
+        return System.getenv(NO_TRIM) == null;
     }
 }

@@ -270,7 +270,8 @@ final class PauseMemoryBench {
         }
         int[] reads = new int[1];
         var builder = DeadwatchListener.builder().optInterval(INTERVAL).optOrderEvery(Integer.MAX_VALUE).optBudget(1.0)
-                .optProbeSize(BATCH).optWaitForReads(true).optOnReport(r -> reads[0]++);
+                .optProbeSize(BATCH).optWaitForReads(true).optOnReport(r -> reads[0]++)
+                .optTrimNativeMemory(Allocator.trims());
         if (arm == ReplicaMemoryBench.Arm.REPLICA) {
             builder.optBlockFactory(() -> MiniEncoder.build(s));
         }
