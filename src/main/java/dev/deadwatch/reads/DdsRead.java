@@ -6,7 +6,6 @@ import dev.deadwatch.linalg.Spectrum;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import dev.deadwatch.capture.FeatureAxes;
-import dev.deadwatch.capture.TapSession;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -79,7 +78,7 @@ public final class DdsRead implements SplitRead {
         for (LayerNormResult r : ctx.results(LayerNormResult.class)) {
             kernels.put(r.layer(), r.kernel() ? 1 : 0);
         }
-        TapSession taps = ctx.activations();
+        RecordedActivations taps = ctx.activations();
         Map<NDArray, Deficiency> known = new IdentityHashMap<>();
         for (String layer : ctx.layers()) {
             List<NDArray> calls = taps.outputs().get(layer);

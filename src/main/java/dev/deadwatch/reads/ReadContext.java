@@ -5,7 +5,6 @@ import ai.djl.training.loss.Loss;
 import dev.deadwatch.capture.BlockPaths;
 import dev.deadwatch.capture.FeatureAxes;
 import dev.deadwatch.capture.ModelProbe;
-import dev.deadwatch.capture.TapSession;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashSet;
@@ -40,7 +39,7 @@ public final class ReadContext implements AutoCloseable {
     private final Set<String> abandoned = new LinkedHashSet<>();
     private final BlockPaths paths;
     private final boolean detached;
-    private ModelProbe.Capture activations;
+    private RecordedActivations activations;
     private NDManager keep;
 
     /**
@@ -194,14 +193,14 @@ public final class ReadContext implements AutoCloseable {
     }
 
     /**
-     * The outputs of every tapped layer on the probe batch, recorded by one forward pass the
-     * first time they are asked for and shared by the reads after.
+     * The outputs of every tapped layer on the probe batch, recorded the first time they are asked
+     * for (by one forward pass, or by passes over groups of samples, {@link RecordedActivations})
+     * and shared by the reads after.
      *
-     * @return the recorded outputs and first inputs ({@link TapSession#outputs()},
-     *     {@link TapSession#inputs()}: layer → one array per call)
+     * @return the recorded outputs and first inputs (layer → arrays, per call of the block)
      */
-    public TapSession activations() {
-        return capture().session();
+    public RecordedActivations activations() {
+        return capture();
     }
 
     /** @return a manager for temporaries that lives as long as the activations */
@@ -209,14 +208,14 @@ public final class ReadContext implements AutoCloseable {
         return capture().manager();
     }
 
-    private ModelProbe.Capture capture() {
+    private RecordedActivations capture() {
         if (activations == null) {
             if (detached) {
                 throw new IllegalStateException("the activations of a detached read context were not recorded"
                         + " before it was detached, or were released");
             }
             Set<String> all = new LinkedHashSet<>(layers);
-            activations = probe.capture(all, all, Set.of(), false); // inputs too: what a layer's input lacks
+            activations = RecordedActivations.record(probe, all, all); // inputs too: what a layer's input lacks
         }
         return activations;
     }
