@@ -239,7 +239,8 @@ public final class ReadSuite {
      * @return the rest, to finish or close
      */
     public PendingReads capture(ModelProbe probe, long step, Loss loss, Predicate<String> due, LongPredicate fits) {
-        ReadContext ctx = new ReadContext(probe, step, loss, tappedLayers(probe.paths()), featureAxes, due, fits);
+        ReadContext ctx = new ReadContext(probe, step, loss, tappedLayers(probe.paths()), featureAxes, due, fits)
+                .deferRests();
         try {
             PendingReads.Builder pending = new PendingReads.Builder(step, this::rest);
             for (Read read : reads) {

@@ -63,7 +63,9 @@ public final class FisherGramRead implements SplitRead {
     @Override
     public Rest capture(ReadContext ctx) {
         ModelProbe probe = ctx.probe();
-        Captured captured = capture(probe, probe.paths().pathsOf(Linear.class), ctx.loss().orElseThrow(), ctx.keep());
+        // deferred (the capture on the training thread): every layer kept, no Gram built during it
+        Captured captured = captureInGroups(probe, probe.paths().pathsOf(Linear.class), ctx.loss().orElseThrow(),
+                ctx.keep(), ctx.restsDeferred() ? Long.MAX_VALUE : FisherPlan.GROUP_BYTES);
         return c -> results(captured, c.keep()).forEach(c::add);
     }
 
@@ -76,7 +78,7 @@ public final class FisherGramRead implements SplitRead {
      */
     public List<DdsResult> read(ModelProbe probe, List<String> linearPaths, Loss loss) {
         try (NDManager keep = NDManager.newBaseManager()) {
-            return results(capture(probe, linearPaths, loss, keep), keep);
+            return results(captureInGroups(probe, linearPaths, loss, keep, FisherPlan.GROUP_BYTES), keep);
         }
     }
 
@@ -103,8 +105,16 @@ public final class FisherGramRead implements SplitRead {
      * @return path → row-major {@code n × n} Gram
      */
     public static Map<String, double[]> grams(ModelProbe probe, List<String> linearPaths, Loss loss) {
+        return grams(probe, linearPaths, loss, FisherPlan.GROUP_BYTES);
+    }
+
+    /**
+     * {@link #grams(ModelProbe, List, Loss)} with the layers captured in groups of at most
+     * {@code groupBytes} kept bytes ({@link #FisherPlan.GROUP_BYTES}).
+     */
+    static Map<String, double[]> grams(ModelProbe probe, List<String> linearPaths, Loss loss, long groupBytes) {
         try (NDManager keep = NDManager.newBaseManager()) {
-            Captured captured = capture(probe, linearPaths, loss, keep);
+            Captured captured = captureInGroups(probe, linearPaths, loss, keep, groupBytes);
             Map<String, double[]> out = new LinkedHashMap<>();
             captured.layers().forEach((path, l) -> out.put(path, gram(l, captured.samples(), keep)));
             return out;
@@ -121,7 +131,18 @@ public final class FisherGramRead implements SplitRead {
      * @param perPass samples per pass (the last pass may have fewer)
      * @param weightSize entries of its weight
      */
-    private record Layer(List<NDArray> inputs, List<NDArray> deltas, int perPass, long weightSize) {
+    private record Layer(List<NDArray> inputs, List<NDArray> deltas, int perPass, long weightSize, double[] built) {
+        Layer(List<NDArray> inputs, List<NDArray> deltas, int perPass, long weightSize) {
+            this(inputs, deltas, perPass, weightSize, null);
+        }
+
+        /** @return the layer with its Gram built and its arrays freed */
+        Layer build(int n, NDManager m) {
+            double[] g = gram(this, n, m);
+            close();
+            return new Layer(List.of(), List.of(), perPass, weightSize, g);
+        }
+
         void close() {
             inputs.forEach(NDArray::close);
             deltas.forEach(NDArray::close);
@@ -130,6 +151,30 @@ public final class FisherGramRead implements SplitRead {
 
     /** The captured layers, in path order, and the probe's samples. */
     private record Captured(Map<String, Layer> layers, int samples) {}
+
+    /**
+     * {@link #capture} over groups of layers (in path order) that keep at most {@code groupBytes}
+     * each: every group's Grams but the last are built at once and its arrays freed; the last
+     * group's arrays are kept in {@code keep} for the rest. One group (the usual case) is
+     * {@link #capture} itself.
+     */
+    private static Captured captureInGroups(ModelProbe probe, List<String> linearPaths, Loss loss, NDManager keep,
+            long groupBytes) {
+        List<List<String>> groups = FisherPlan.groups(probe, linearPaths, groupBytes);
+        if (groups.size() <= 1) {
+            return capture(probe, linearPaths, loss, keep);
+        }
+        Map<String, Layer> out = new LinkedHashMap<>();
+        int n = probe.samples();
+        for (int g = 0; g < groups.size(); g++) {
+            boolean last = g == groups.size() - 1;
+            try (NDManager scratch = last ? null : NDManager.newBaseManager()) {
+                Captured c = capture(probe, groups.get(g), loss, last ? keep : scratch);
+                c.layers().forEach((path, layer) -> out.put(path, last ? layer : layer.build(n, scratch)));
+            }
+        }
+        return new Captured(out, n);
+    }
 
     /**
      * The forward and backward pass: every read layer's input and output gradient, copied into
@@ -181,23 +226,15 @@ public final class FisherGramRead implements SplitRead {
     }
 
     /**
-     * Rows (samples × positions of the layer with the most) a pass covers at most when a sample
-     * has more than one row: a sequence model's probe is read in passes of this many rows, so the
-     * pass's autograd graph and gradient probes, in float64 on the replica, are a fraction of the
-     * whole probe's. A model with one row per sample (a dense network) runs one pass.
-     */
-    static final int PASS_ROWS = 256;
-
-    /**
      * The forward and backward passes, keeping each layer's input and output gradient in
-     * {@code out}: one pass, or passes over successive groups of samples ({@link #PASS_ROWS}),
+     * {@code out}: one pass, or passes over successive groups of samples ({@link FisherPlan#PASS_ROWS}),
      * kept per pass (a sample's gradient does not depend on the others': the loss is a sum over
      * samples and the forward is the inference one). A layer skipped in any pass is left out and
      * its arrays freed.
      */
     private static void pass(ModelProbe probe, Set<String> paths, Loss loss, NDManager keep, Map<String, Layer> out) {
         int n = probe.samples();
-        int per = samplesPerPass(probe, paths);
+        int per = FisherPlan.samplesPerPass(probe, paths);
         Map<String, List<NDArray[]>> parts = new LinkedHashMap<>();
         Set<String> skipped = new java.util.HashSet<>();
         try {
@@ -220,21 +257,6 @@ public final class FisherGramRead implements SplitRead {
                 pair[1].close();
             }));
         }
-    }
-
-    /** @return samples per pass: all of them, or {@link #PASS_ROWS} rows' worth when a sample has several rows */
-    static int samplesPerPass(ModelProbe probe, Set<String> paths) {
-        int n = probe.samples();
-        long rows = 1;
-        try (ModelProbe.Capture one = probe.capture(Set.of(), paths, 1)) {
-            for (List<NDArray> calls : one.session().inputs().values()) {
-                for (NDArray a : calls) {
-                    long tail = a.getShape().dimension() == 0 ? 1 : a.getShape().tail();
-                    rows = Math.max(rows, a.getShape().size() / Math.max(1, tail));
-                }
-            }
-        }
-        return rows <= 1 ? n : (int) Math.max(1, Math.min(n, PASS_ROWS / rows));
     }
 
     private static void pass(ModelProbe probe, Set<String> paths, Loss loss, NDManager keep, int from, int to,
@@ -286,6 +308,9 @@ public final class FisherGramRead implements SplitRead {
      * @return row-major {@code n × n} Gram
      */
     private static double[] gram(Layer layer, int n, NDManager m) {
+        if (layer.built() != null) {
+            return layer.built();
+        }
         int passes = layer.inputs().size();
         double[] out = new double[n * n];
         try (NDManager s = m.newSubManager()) {

@@ -41,6 +41,7 @@ public final class ReadContext implements AutoCloseable {
     private final boolean detached;
     private RecordedActivations activations;
     private NDManager keep;
+    private boolean restsDeferred;
 
     /**
      * @param probe the model on the probe batch
@@ -102,6 +103,24 @@ public final class ReadContext implements AutoCloseable {
      */
     public ReadContext detach() {
         return new ReadContext(this);
+    }
+
+    /**
+     * Says the rests of the split reads will run later, on the {@linkplain #detach() detached}
+     * context, while the model moves on (the captures run on the training thread between steps):
+     * a capture then keeps what its rest needs rather than doing part of the rest early to free
+     * memory, so that training waits for the capture only.
+     *
+     * @return this context
+     */
+    public ReadContext deferRests() {
+        restsDeferred = true;
+        return this;
+    }
+
+    /** @return whether the rests run later, on the detached context ({@link #deferRests()}) */
+    public boolean restsDeferred() {
+        return restsDeferred;
     }
 
     /** @return whether this context is detached from the model ({@link #detach()}) */

@@ -183,4 +183,34 @@ class SplitReadTest {
             return any.getParentManager().getManagedArrays().size();
         }
     }
+
+    /**
+     * A capture knows whether its rest runs right after it (the worker's one go: it may finish work
+     * early to free memory) or later on the detached context (the training thread's capture: it
+     * keeps what the rest needs and does no more).
+     */
+    @Test
+    void aCaptureIsToldWhetherItsRestIsDeferred() throws Exception {
+        withModel((mp, model, m) -> {
+            List<Boolean> seen = new ArrayList<>();
+            SplitRead probe = new SplitRead() {
+                @Override
+                public String name() {
+                    return "deferral";
+                }
+
+                @Override
+                public Rest capture(ReadContext ctx) {
+                    seen.add(ctx.restsDeferred());
+                    return c -> { };
+                }
+            };
+            ReadSuite suite = new ReadSuite(List.of(probe), ReadSuite.ReadObserver.NONE);
+            suite.read(mp, 0, Loss.softmaxCrossEntropyLoss());
+            try (PendingReads pending = suite.capture(mp, 1, Loss.softmaxCrossEntropyLoss(), r -> true, n -> true)) {
+                pending.finish();
+            }
+            assertThat(seen).containsExactly(false, true);
+        });
+    }
 }

@@ -1,6 +1,7 @@
 package dev.deadwatch.reads;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
@@ -35,6 +36,8 @@ class FisherGramReadTest {
 
     /** Relative error allowed between the one-pass Gram and per-sample gradients, float64. */
     private static final double REL_ERROR = 1e-6;
+    /** Grams of the same passes, captured with other layers or without: float64 rounding only. */
+    private static final double GROUPED_REL_ERROR = 1e-12;
 
     @Test
     void onePassGramEqualsInnerProductsOfPerSampleGradients() {
@@ -140,7 +143,7 @@ class FisherGramReadTest {
     }
 
     /**
-     * A sequence model's probe is read in passes of at most {@link FisherGramRead#PASS_ROWS} rows
+     * A sequence model's probe is read in passes of at most {@link FisherPlan#PASS_ROWS} rows
      * (here passes of 4 sequences of 64 positions: 4 + 4 + 4, and 4 + 4 + 2), kept per pass and
      * the Gram built block by block: it is still the inner products of the per-sample gradients,
      * with the labels of each pass its own.
@@ -161,7 +164,7 @@ class FisherGramReadTest {
             try (ProbeBatch probe = ProbeBatch.copyOf(m, new NDList(x), new NDList(y));
                     ModelProbe mp = new ModelProbe(net, probe, Precision.FLOAT64, OutputMetric.IDENTITY)) {
                 List<String> linears = mp.paths().pathsOf(Linear.class);
-                assertThat(FisherGramRead.samplesPerPass(mp, new java.util.LinkedHashSet<>(linears))).isEqualTo(4);
+                assertThat(FisherPlan.samplesPerPass(mp, new java.util.LinkedHashSet<>(linears))).isEqualTo(4);
                 Map<String, double[]> grams = FisherGramRead.grams(mp, linears, loss);
                 for (String layer : linears) {
                     Parameter w = ParameterState.parameter(mp.paths().blockAt(layer), "weight");
@@ -182,6 +185,57 @@ class FisherGramReadTest {
                     assertThat(maxAbs).isGreaterThan(0);
                     assertThat(maxErr / maxAbs).as("layer %s", layer).isLessThanOrEqualTo(REL_ERROR);
                 }
+            }
+        }
+    }
+
+    /**
+     * Layers captured in groups (each group's passes run, its Grams built and its arrays freed
+     * before the next group's) give the Grams one capture of every layer gives: a layer's input and
+     * output gradient do not depend on which other layers are probed.
+     */
+    @Test
+    void layersCapturedInGroupsGiveTheGramsOfOneCapture() {
+        int n = 10;
+        try (NDManager m = NDManager.newBaseManager()) {
+            m.getEngine().setRandomSeed(5);
+            SequentialBlock net = new SequentialBlock()
+                    .add(Linear.builder().setUnits(5).build())
+                    .add(Activation.tanhBlock())
+                    .add(Linear.builder().setUnits(4).build())
+                    .add(Activation.tanhBlock())
+                    .add(Linear.builder().setUnits(3).build());
+            net.initialize(m, DataType.FLOAT64, new Shape(n, 64, 6));
+            NDArray x = m.randomNormal(0, 1, new Shape(n, 64, 6), DataType.FLOAT64);
+            NDArray y = m.randomNormal(0, 1, new Shape(n, 64, 3), DataType.FLOAT64);
+            Loss loss = Loss.l2Loss();
+            try (ProbeBatch probe = ProbeBatch.copyOf(m, new NDList(x), new NDList(y));
+                    ModelProbe mp = new ModelProbe(net, probe, Precision.FLOAT64, OutputMetric.IDENTITY)) {
+                List<String> linears = mp.paths().pathsOf(Linear.class);
+                assertThat(FisherPlan.groups(mp, linears, Long.MAX_VALUE)).containsExactly(linears);
+                assertThat(FisherPlan.groups(mp, linears, 1)).as("a layer over the bound is a group of its own")
+                        .containsExactly(List.of(linears.get(0)), List.of(linears.get(1)), List.of(linears.get(2)));
+                // first layer: n × 64 × (6 + 5) float64 = 56,320 bytes; second: n × 64 × (5 + 4) = 46,080
+                assertThat(FisherPlan.groups(mp, linears, 56_320 + 46_080))
+                        .containsExactly(linears.subList(0, 2), linears.subList(2, 3));
+                Map<String, double[]> one = FisherGramRead.grams(mp, linears, loss, Long.MAX_VALUE);
+                Map<String, double[]> grouped = FisherGramRead.grams(mp, linears, loss, 1);
+                assertThat(grouped.keySet()).containsExactlyElementsOf(one.keySet());
+                for (String layer : linears) {
+                    double[] a = one.get(layer);
+                    double[] b = grouped.get(layer);
+                    double scale = 0;
+                    for (double v : a) {
+                        scale = Math.max(scale, Math.abs(v));
+                    }
+                    assertThat(scale).isGreaterThan(0);
+                    for (int i = 0; i < a.length; i++) {
+                        assertThat(Math.abs(a[i] - b[i])).as("%s entry %d", layer, i)
+                                .isLessThanOrEqualTo(GROUPED_REL_ERROR * scale);
+                    }
+                }
+                assertThatThrownBy(() -> FisherPlan.groups(mp, linears, 0))
+                        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("got 0");
             }
         }
     }
