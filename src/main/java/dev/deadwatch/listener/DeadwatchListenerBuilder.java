@@ -204,7 +204,7 @@ public final class DeadwatchListenerBuilder {
      * (glibc's {@code malloc_trim}; elsewhere nothing happens). A read frees hundreds of megabytes
      * on a transformer, which glibc otherwise keeps for the worker thread alone: on a MiniLM-size
      * encoder with a float64 replica, trimming lowered peak RSS by about a fifth (BENCHMARKS.md).
-     * It costs the worker, not training, about 0.1 s a read.
+     * Each trim walks every arena (0.1–0.3 s there): training's freed pages go back too.
      *
      * @param enabled whether to trim (default true)
      */

@@ -40,8 +40,8 @@ final class NativeHeap {
     }
 
     /**
-     * Returns the free pages of every arena of the C heap to the system. Costs the calling thread
-     * a walk of the free lists (about 0.1 s after a MiniLM-size read); never throws.
+     * Returns the free pages of every arena of the C heap to the system (training's too). Costs the
+     * calling thread a walk of the free lists (0.1–0.3 s after a MiniLM-size read); never throws.
      *
      * @return whether memory was given back
      */

@@ -53,12 +53,13 @@ final class ReadWorker {
      */
     ReadWorker(boolean yieldToTraining, double charge, boolean trim) {
         this.charge = charge;
-        this.trim = trim && NativeHeap.available();
+        this.trim = trim;
         this.executor = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new ArrayBlockingQueue<>(1), r -> {
             Thread th = new Thread(() -> {
                 GradMode.disableOnThisThread(); // no autograd graphs, legal in-place writes
                 GradMode.singleThreadedOnThisThread(); // leave the other cores to training
-                TRIMS.set(this.trim);
+                // on this thread: loading the C library through JNA is not the training thread's to wait for
+                TRIMS.set(this.trim && NativeHeap.available());
                 if (yieldToTraining) {
                     LOG.debug("deadwatch: read worker at {}", ThreadPriority.yieldCurrentThread()
                             .map(Object::toString).orElse("unchanged scheduling"));
@@ -146,7 +147,7 @@ final class ReadWorker {
             try {
                 read.run();
             } finally {
-                NativeHeap.trim(); // what the snapshot's reads freed, before training's next steps
+                betweenReads(); // what the snapshot's reads freed, before training's next steps
             }
         } : read;
         if (wait) {

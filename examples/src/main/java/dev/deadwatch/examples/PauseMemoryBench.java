@@ -243,7 +243,7 @@ final class PauseMemoryBench {
         int[] reads = new int[1];
         try (DeadwatchListener monitor = DeadwatchListener.builder().optInterval(INTERVAL)
                 .optOrderEvery(Integer.MAX_VALUE).optBudget(budget).optProbeSize(BATCH).optRegistry(reg)
-                .optReadOnCopies(copies)
+                .optReadOnCopies(copies).optTrimNativeMemory(Allocator.trims())
                 .optOnReport(r -> reads[0]++).build()) {
             MonitorClock clock = new MonitorClock();
             long t0 = System.nanoTime();
