@@ -58,7 +58,10 @@ public final class FisherGramRead implements SplitRead {
      * only ({@link GradMode#withGradient}), so it may run on the read worker on the replica while
      * the trainer trains; on the training model itself, run the capture between steps. The capture
      * is the forward and backward pass, keeping each layer's input and output gradient; the rest
-     * builds the Grams and decomposes them.
+     * builds the Grams and decomposes them. Where the rest runs right after (not
+     * {@linkplain ReadContext#deferRests() deferred}) a large model's layers are captured in
+     * groups ({@link FisherPlan#GROUP_BYTES}), and all but the last group's Grams are built during
+     * the capture.
      */
     @Override
     public Rest capture(ReadContext ctx) {
@@ -110,7 +113,7 @@ public final class FisherGramRead implements SplitRead {
 
     /**
      * {@link #grams(ModelProbe, List, Loss)} with the layers captured in groups of at most
-     * {@code groupBytes} kept bytes ({@link #FisherPlan.GROUP_BYTES}).
+     * {@code groupBytes} kept bytes ({@link FisherPlan#GROUP_BYTES}).
      */
     static Map<String, double[]> grams(ModelProbe probe, List<String> linearPaths, Loss loss, long groupBytes) {
         try (NDManager keep = NDManager.newBaseManager()) {
