@@ -143,13 +143,13 @@ final class ReadWorker {
      * @throws InterruptedException when interrupted while waiting
      */
     boolean submit(Runnable read, boolean wait) throws InterruptedException {
-        Runnable job = trim ? () -> {
+        Runnable job = () -> {
             try {
                 read.run();
             } finally {
                 betweenReads(); // what the snapshot's reads freed, before training's next steps
             }
-        } : read;
+        };
         if (wait) {
             executor.getQueue().put(job);
             return true;

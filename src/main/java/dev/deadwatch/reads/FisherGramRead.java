@@ -159,31 +159,10 @@ public final class FisherGramRead implements SplitRead {
      * {@link #capture} over groups of layers (in path order) that keep at most {@code groupBytes}
      * each: every group's Grams but the last are built at once and its arrays freed; the last
      * group's arrays are kept in {@code keep} for the rest. One group (the usual case) is
-     * {@link #capture} itself.
+     * {@link #capture} itself. One sample's forward pass plans the groups and the passes.
      */
     private static Captured captureInGroups(ModelProbe probe, List<String> linearPaths, Loss loss, NDManager keep,
             long groupBytes) {
-        List<List<String>> groups = FisherPlan.groups(probe, linearPaths, groupBytes);
-        if (groups.size() <= 1) {
-            return capture(probe, linearPaths, loss, keep);
-        }
-        Map<String, Layer> out = new LinkedHashMap<>();
-        int n = probe.samples();
-        for (int g = 0; g < groups.size(); g++) {
-            boolean last = g == groups.size() - 1;
-            try (NDManager scratch = last ? null : NDManager.newBaseManager()) {
-                Captured c = capture(probe, groups.get(g), loss, last ? keep : scratch);
-                c.layers().forEach((path, layer) -> out.put(path, last ? layer : layer.build(n, scratch)));
-            }
-        }
-        return new Captured(out, n);
-    }
-
-    /**
-     * The forward and backward pass: every read layer's input and output gradient, copied into
-     * {@code keep} with no autograd history. The model's parameter gradients are restored.
-     */
-    private static Captured capture(ModelProbe probe, List<String> linearPaths, Loss loss, NDManager keep) {
         if (probe.labels().isEmpty()) {
             throw new IllegalArgumentException("the Fisher side needs probe labels");
         }
@@ -193,6 +172,32 @@ public final class FisherGramRead implements SplitRead {
         if (paths.isEmpty()) {
             return new Captured(out, n);
         }
+        FisherPlan.OneSample one = FisherPlan.OneSample.of(probe, paths);
+        List<List<String>> groups = one.groups(groupBytes);
+        if (groups.size() == 1) {
+            return capture(probe, paths, one.samplesPerPass(paths), loss, keep);
+        }
+        for (int g = 0; g < groups.size(); g++) {
+            boolean last = g == groups.size() - 1;
+            Set<String> group = new LinkedHashSet<>(groups.get(g));
+            try (NDManager scratch = last ? null : NDManager.newBaseManager()) {
+                Captured c = capture(probe, group, one.samplesPerPass(group), loss, last ? keep : scratch);
+                c.layers().forEach((path, layer) -> out.put(path, last ? layer : layer.build(n, scratch)));
+            }
+        }
+        return new Captured(out, n);
+    }
+
+    /**
+     * The forward and backward pass: every read layer's input and output gradient, copied into
+     * {@code keep} with no autograd history. The model's parameter gradients are restored.
+     *
+     * @param paths the layers (not empty)
+     * @param per samples per pass ({@link FisherPlan.OneSample#samplesPerPass})
+     */
+    private static Captured capture(ModelProbe probe, Set<String> paths, int per, Loss loss, NDManager keep) {
+        int n = probe.samples();
+        Map<String, Layer> out = new LinkedHashMap<>();
         List<NDArray> params = new ArrayList<>();
         for (Pair<String, Parameter> p : probe.block().getParameters()) {
             // the array the forward uses: a half-precision model's float32 copy carries no gradient
@@ -205,7 +210,7 @@ public final class FisherGramRead implements SplitRead {
         // gradients of the layers' outputs (about half its work on a Linear-heavy model) and
         // leaves the trainer's parameter gradients as they were; on another engine they are
         // saved and written back
-        if (params.isEmpty() || !GradMode.withFrozen(params, () -> pass(probe, paths, loss, keep, out))) {
+        if (params.isEmpty() || !GradMode.withFrozen(params, () -> pass(probe, paths, per, loss, keep, out))) {
             List<double[]> saved = new ArrayList<>();
             for (NDArray a : params) {
                 // every getGradient() is a new wrapper registered in the parameter's manager,
@@ -215,7 +220,7 @@ public final class FisherGramRead implements SplitRead {
                 }
             }
             try {
-                pass(probe, paths, loss, keep, out);
+                pass(probe, paths, per, loss, keep, out);
             } finally {
                 for (int i = 0; i < params.size(); i++) {
                     // widened exactly, so writing back restores the gradient bit for bit
@@ -235,9 +240,9 @@ public final class FisherGramRead implements SplitRead {
      * samples and the forward is the inference one). A layer skipped in any pass is left out and
      * its arrays freed.
      */
-    private static void pass(ModelProbe probe, Set<String> paths, Loss loss, NDManager keep, Map<String, Layer> out) {
+    private static void pass(ModelProbe probe, Set<String> paths, int per, Loss loss, NDManager keep,
+            Map<String, Layer> out) {
         int n = probe.samples();
-        int per = FisherPlan.samplesPerPass(probe, paths);
         Map<String, List<NDArray[]>> parts = new LinkedHashMap<>();
         Set<String> skipped = new java.util.HashSet<>();
         try {

@@ -44,55 +44,88 @@ final class FisherPlan {
      * its own.
      */
     static List<List<String>> groups(ModelProbe probe, List<String> linearPaths, long groupBytes) {
-        if (groupBytes < 1) {
-            throw new IllegalArgumentException("groupBytes must be >= 1, got " + groupBytes);
-        }
-        Set<String> paths = new LinkedHashSet<>(linearPaths);
-        List<List<String>> out = new ArrayList<>();
-        if (paths.isEmpty()) {
-            return out;
-        }
-        Map<String, Long> perSample = new LinkedHashMap<>();
-        try (ModelProbe.Capture one = probe.capture(paths, paths, 1)) {
-            for (String p : paths) {
-                long bytes = 0;
-                for (Map<String, List<NDArray>> m : List.of(one.session().inputs(), one.session().outputs())) {
-                    for (NDArray a : m.getOrDefault(p, List.of())) {
-                        bytes += a.size() * a.getDataType().getNumOfBytes();
-                    }
-                }
-                perSample.put(p, bytes);
-            }
-        }
-        int n = probe.samples();
-        List<String> group = new ArrayList<>();
-        long bytes = 0;
-        for (String p : paths) {
-            long b = perSample.get(p) * n;
-            if (!group.isEmpty() && bytes + b > groupBytes) {
-                out.add(group);
-                group = new ArrayList<>();
-                bytes = 0;
-            }
-            group.add(p);
-            bytes += b;
-        }
-        out.add(group);
-        return out;
+        return OneSample.of(probe, new LinkedHashSet<>(linearPaths)).groups(groupBytes);
     }
 
     /** @return samples per pass: all of them, or {@link #PASS_ROWS} rows' worth when a sample has several rows */
     static int samplesPerPass(ModelProbe probe, Set<String> paths) {
-        int n = probe.samples();
-        long rows = 1;
-        try (ModelProbe.Capture one = probe.capture(Set.of(), paths, 1)) {
-            for (List<NDArray> calls : one.session().inputs().values()) {
-                for (NDArray a : calls) {
-                    long tail = a.getShape().dimension() == 0 ? 1 : a.getShape().tail();
-                    rows = Math.max(rows, a.getShape().size() / Math.max(1, tail));
+        return OneSample.of(probe, paths).samplesPerPass(paths);
+    }
+
+    /**
+     * What one sample's forward pass shows of each layer, which both plans are made from (one
+     * forward pass for a read's whole plan).
+     *
+     * @param samples the probe's samples
+     * @param bytes layer → bytes of its input and output for one sample
+     * @param rows layer → rows of its input for one sample (positions; 1 for a dense network)
+     */
+    record OneSample(int samples, Map<String, Long> bytes, Map<String, Long> rows) {
+
+        /** Runs one sample of the probe through the model, recording the layers' inputs and outputs. */
+        static OneSample of(ModelProbe probe, Set<String> paths) {
+            Map<String, Long> bytes = new LinkedHashMap<>();
+            Map<String, Long> rows = new LinkedHashMap<>();
+            if (!paths.isEmpty()) {
+                try (ModelProbe.Capture one = probe.capture(paths, paths, 1)) {
+                    for (String p : paths) {
+                        long b = 0;
+                        long r = 1;
+                        for (NDArray a : one.session().inputs().getOrDefault(p, List.of())) {
+                            b += a.size() * a.getDataType().getNumOfBytes();
+                            long tail = a.getShape().dimension() == 0 ? 1 : a.getShape().tail();
+                            r = Math.max(r, a.getShape().size() / Math.max(1, tail));
+                        }
+                        for (NDArray a : one.session().outputs().getOrDefault(p, List.of())) {
+                            b += a.size() * a.getDataType().getNumOfBytes();
+                        }
+                        bytes.put(p, b);
+                        rows.put(p, r);
+                    }
                 }
             }
+            return new OneSample(probe.samples(), bytes, rows);
         }
-        return rows <= 1 ? n : (int) Math.max(1, Math.min(n, PASS_ROWS / rows));
+
+        /**
+         * @param groupBytes kept bytes a group holds at most, at least 1
+         * @return the layers in consecutive groups (none for no layers)
+         */
+        List<List<String>> groups(long groupBytes) {
+            if (groupBytes < 1) {
+                throw new IllegalArgumentException("groupBytes must be >= 1, got " + groupBytes);
+            }
+            List<List<String>> out = new ArrayList<>();
+            if (bytes.isEmpty()) {
+                return out;
+            }
+            List<String> group = new ArrayList<>();
+            long held = 0;
+            for (Map.Entry<String, Long> e : bytes.entrySet()) {
+                long b = e.getValue() * samples;
+                if (!group.isEmpty() && held + b > groupBytes) {
+                    out.add(group);
+                    group = new ArrayList<>();
+                    held = 0;
+                }
+                group.add(e.getKey());
+                held += b;
+            }
+            out.add(group);
+            return out;
+        }
+
+        /**
+         * @param paths some of the layers
+         * @return samples per pass for them: all, or {@link #PASS_ROWS} rows' worth of the layer with
+         *     the most rows a sample
+         */
+        int samplesPerPass(java.util.Collection<String> paths) {
+            long r = 1;
+            for (String p : paths) {
+                r = Math.max(r, rows.getOrDefault(p, 1L));
+            }
+            return r <= 1 ? samples : (int) Math.max(1, Math.min(samples, PASS_ROWS / r));
+        }
     }
 }
