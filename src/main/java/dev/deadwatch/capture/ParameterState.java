@@ -196,6 +196,34 @@ public final class ParameterState {
     }
 
     /**
+     * Copies a float64 or float32 array's values, widened exactly, into the start of a buffer,
+     * without a Java array of its own on the way (the engine's storage is read in place).
+     *
+     * @param a a float64 or float32 array
+     * @param into a buffer of at least {@code a.size()} entries
+     * @return the number of values copied
+     * @throws IllegalArgumentException if the buffer is too short or the type is another
+     */
+    public static int toDoubles(NDArray a, double[] into) {
+        int n = Math.toIntExact(a.size());
+        if (into.length < n) {
+            throw new IllegalArgumentException("buffer of " + into.length + " for an array of " + n + " values");
+        }
+        java.nio.ByteBuffer bytes = a.toByteBuffer(true); // a dense CPU tensor's own memory, or a copy
+        if (a.getDataType() == DataType.FLOAT64) {
+            bytes.asDoubleBuffer().get(into, 0, n);
+        } else if (a.getDataType() == DataType.FLOAT32) {
+            java.nio.FloatBuffer f = bytes.asFloatBuffer();
+            for (int i = 0; i < n; i++) {
+                into[i] = f.get(i);
+            }
+        } else {
+            throw new IllegalArgumentException("expected a float64 or float32 array, got " + a.getDataType());
+        }
+        return n;
+    }
+
+    /**
      * Writes values into an array's own storage in its own precision (rounding to float for a
      * float32 array, to float then to the array's type for a float16 or bfloat16 one: values read
      * off such an array by {@link #toDoubles} are written back bit for bit), safe for parameters

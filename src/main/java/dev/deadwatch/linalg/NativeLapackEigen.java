@@ -57,8 +57,9 @@ final class NativeLapackEigen {
     /**
      * Decomposes in place.
      *
-     * @param a symmetric {@code n × n} (row- or column-major: the same), overwritten by the unit
-     *     eigenvectors as columns when {@code vectors}, destroyed otherwise
+     * @param a symmetric {@code n × n} (row- or column-major: the same) in its first {@code n*n}
+     *     entries, overwritten by the unit eigenvectors as columns when {@code vectors}, destroyed
+     *     otherwise
      * @param n the order
      * @param vectors whether to compute eigenvectors
      * @param w receives the {@code n} eigenvalues, ascending
@@ -123,9 +124,10 @@ final class NativeLapackEigen {
             int[] iworkSize = new int[1];
             lapack.dsyevd(jobz, "U", n, a, n, w, workSize, -1, iworkSize, -1, info); // workspace query
             check(info.val, n);
-            double[] work = new double[Math.max(1, (int) workSize[0])];
+            int lwork = Math.max(1, (int) workSize[0]);
+            double[] work = Scratch.take(Scratch.Use.WORK, lwork); // 2n² + 6n + 1 with vectors
             int[] iwork = new int[Math.max(1, iworkSize[0])];
-            lapack.dsyevd(jobz, "U", n, a, n, w, work, work.length, iwork, iwork.length, info);
+            lapack.dsyevd(jobz, "U", n, a, n, w, work, lwork, iwork, iwork.length, info);
             check(info.val, n);
         }
 

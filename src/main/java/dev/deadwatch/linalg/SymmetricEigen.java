@@ -63,12 +63,35 @@ public final class SymmetricEigen {
      */
     public static SymmetricEigen of(double[] matrix, int n, boolean withVectors, Eigensolver solver) {
         Objects.requireNonNull(matrix, "matrix");
-        Objects.requireNonNull(solver, "solver");
         if (n < 1 || matrix.length != (long) n * n) {
             throw new IllegalArgumentException(
                     "matrix length " + matrix.length + " is not n*n for n=" + n);
         }
-        double[] sym = new double[n * n];
+        return decompose(matrix, n, withVectors, Objects.requireNonNull(solver, "solver"));
+    }
+
+    /**
+     * Decomposes the symmetric {@code n × n} matrix held in the first {@code n*n} entries of a
+     * longer array (a {@link Scratch} buffer), with the calling thread's solver.
+     *
+     * @param matrix row-major entries in {@code [0, n*n)}; later entries are ignored
+     * @param n the order
+     * @param withVectors whether eigenvectors are wanted
+     * @return the decomposition
+     * @throws IllegalArgumentException if the array is shorter than {@code n*n} or an entry is not
+     *     finite
+     */
+    public static SymmetricEigen ofLeading(double[] matrix, int n, boolean withVectors) {
+        Objects.requireNonNull(matrix, "matrix");
+        if (n < 1 || matrix.length < (long) n * n) {
+            throw new IllegalArgumentException("matrix length " + matrix.length + " is less than n*n for n=" + n);
+        }
+        return decompose(matrix, n, withVectors, Eigensolver.current());
+    }
+
+    private static SymmetricEigen decompose(double[] matrix, int n, boolean withVectors, Eigensolver solver) {
+        // the thread's buffer: the solver overwrites it, and nothing of it is kept past this call
+        double[] sym = Scratch.take(Scratch.Use.SYMMETRIC, n * n);
         // in tiles, so that the transposed reads stay in cache at the orders of a transformer's widths
         for (int ib = 0; ib < n; ib += TILE) {
             for (int jb = 0; jb < n; jb += TILE) {
@@ -110,7 +133,7 @@ public final class SymmetricEigen {
 
     /** EJML's decomposition of {@code sym} (row-major): values into {@code raw}, vectors as returned. */
     private static double[] ejml(double[] sym, int n, boolean withVectors, double[] raw) {
-        DMatrixRMaj m = DMatrixRMaj.wrap(n, n, sym);
+        DMatrixRMaj m = DMatrixRMaj.wrap(n, n, sym.length == n * n ? sym : Arrays.copyOf(sym, n * n));
         EigenDecomposition_F64<DMatrixRMaj> eig =
                 DecompositionFactory_DDRM.eig(n, withVectors, true);
         if (!eig.decompose(m)) {

@@ -12,6 +12,11 @@ import java.util.List;
  * of fresh native memory as well, about ten times as long (90 MB of parameters: about 0.1 s
  * against 0.01 s). At most two snapshots' copies are in use at a time (one read, one waiting),
  * so at most {@link #KEPT} are kept. Taken on the training thread, given back on the worker.
+ *
+ * <p>On the replica path a read does not need its copies once they are loaded into the replica:
+ * they are {@linkplain #free freed} there, so no read holds a spare set beside the replica, and
+ * the worker {@linkplain #prefill makes} a spare set while it is idle, so the next snapshot still
+ * copies into memory already faulted in, not on the training thread.
  */
 final class CopyPool implements AutoCloseable {
 
@@ -22,6 +27,8 @@ final class CopyPool implements AutoCloseable {
     private final Deque<StagedParameters> spare = new ArrayDeque<>();
     private boolean closed;
     private long reused;
+    /** Each parameter's shape and type, from the last set made or freed: what {@link #prefill} makes. */
+    private List<StagedParameters.Layout> layout = List.of();
 
     /** @param parent manager under which new copies are made */
     CopyPool(NDManager parent) {
@@ -52,7 +59,54 @@ final class CopyPool implements AutoCloseable {
             }
             s.close(); // no longer fits the model: made anew below
         }
-        return StagedParameters.of(block, parent);
+        StagedParameters made = StagedParameters.of(block, parent);
+        synchronized (this) {
+            layout = made.layout();
+        }
+        return made;
+    }
+
+    /**
+     * Frees copies whose values are held elsewhere now (loaded into the replica), keeping their
+     * layout for {@link #prefill}.
+     *
+     * @param copies from {@link #copy}
+     */
+    void free(StagedParameters copies) {
+        synchronized (this) {
+            layout = copies.layout();
+        }
+        copies.close();
+    }
+
+    /**
+     * Makes a spare set of the last layout, zero-filled (its memory faulted in here, off the
+     * training thread), unless one is kept already, the pool is closed or no set was made yet.
+     *
+     * @return whether a set was made
+     */
+    boolean prefill() {
+        List<StagedParameters.Layout> of;
+        synchronized (this) {
+            if (closed || !spare.isEmpty() || layout.isEmpty()) {
+                return false;
+            }
+            of = layout;
+        }
+        StagedParameters made = StagedParameters.zeros(of, parent);
+        synchronized (this) {
+            if (!closed && spare.isEmpty()) {
+                spare.addLast(made);
+                return true;
+            }
+        }
+        made.close();
+        return false;
+    }
+
+    /** @return how many spare sets are kept now */
+    synchronized int spares() {
+        return spare.size();
     }
 
     /**

@@ -143,6 +143,7 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
         publisher = new ReportPublisher(metrics, settings, log);
         files = SnapshotFiles.of(settings, runId, model, t.getLoss(), metrics, log);
         handover = new Handover(ReadWorker.forTraining(schedule.budgeted(), settings.trimNativeMemory()), schedule, metrics);
+        handover.worker().whenIdle(taker::whenIdle);
         schedule.start();
         off = false;
     }

@@ -42,6 +42,8 @@ final class ReadWorker {
     private final ThreadPoolExecutor executor;
     private final double charge;
     private final boolean trim;
+    /** Run on the worker after a job when no other waits ({@link #whenIdle}). */
+    private volatile Runnable idle = () -> { };
 
     /**
      * Starts the thread.
@@ -124,6 +126,15 @@ final class ReadWorker {
         }
     }
 
+    /**
+     * @param action run on the worker after a job, once the C heap is trimmed, when no other job
+     *     waits (what a read must not hold but the next snapshot should find ready); a failure of
+     *     it is logged and costs nothing else
+     */
+    void whenIdle(Runnable action) {
+        this.idle = action;
+    }
+
     /** @return whether a snapshot handed over now would be refused (one read running, one waiting) */
     boolean full() {
         return executor.getQueue().remainingCapacity() == 0;
@@ -148,6 +159,7 @@ final class ReadWorker {
                 read.run();
             } finally {
                 betweenReads(); // what the snapshot's reads freed, before training's next steps
+                afterJob();
             }
         };
         if (wait) {
@@ -159,6 +171,17 @@ final class ReadWorker {
             return true;
         } catch (RejectedExecutionException e) {
             return false;
+        }
+    }
+
+    private void afterJob() {
+        if (!executor.getQueue().isEmpty()) {
+            return;
+        }
+        try {
+            idle.run();
+        } catch (RuntimeException e) {
+            LOG.warn("deadwatch: after a read: {}", e.toString());
         }
     }
 

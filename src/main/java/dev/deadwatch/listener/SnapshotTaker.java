@@ -320,9 +320,20 @@ final class SnapshotTaker implements AutoCloseable {
         try {
             replica.loadArrays(staged.arrays());
         } finally {
-            pool.giveBack(staged);
+            pool.free(staged); // the replica holds the values: a read holds no copy beside it
         }
         return replicaProbe;
+    }
+
+    /**
+     * On the worker when it is idle: on the replica path, makes the spare copies the next snapshot
+     * is copied into ({@link CopyPool#prefill}), their memory faulted in here, not on the training
+     * thread; without a replica the copies a read gave back are kept already.
+     */
+    void whenIdle() {
+        if (settings.replica()) {
+            pool.prefill();
+        }
     }
 
     @Override

@@ -3,6 +3,8 @@ package dev.deadwatch.listener;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.util.Pair;
@@ -44,6 +46,40 @@ record StagedParameters(NDManager manager, List<NDArray> arrays) implements Auto
             throw e;
         }
         return new StagedParameters(m, List.copyOf(arrays));
+    }
+
+    /**
+     * One array's shape and type.
+     *
+     * @param shape its shape
+     * @param type its data type
+     */
+    record Layout(Shape shape, DataType type) {
+    }
+
+    /** @return each array's shape and type, in order */
+    List<Layout> layout() {
+        return arrays.stream().map(a -> new Layout(a.getShape(), a.getDataType())).toList();
+    }
+
+    /**
+     * @param layout each array's shape and type
+     * @param parent manager under which the set's manager is made
+     * @return a set of zero-filled arrays of that layout, to be {@linkplain #refill refilled}
+     */
+    static StagedParameters zeros(List<Layout> layout, NDManager parent) {
+        NDManager m = parent.newSubManager();
+        m.setName("deadwatch-staged");
+        try {
+            List<NDArray> arrays = new ArrayList<>();
+            for (Layout l : layout) {
+                arrays.add(m.zeros(l.shape(), l.type()));
+            }
+            return new StagedParameters(m, List.copyOf(arrays));
+        } catch (RuntimeException e) {
+            m.close();
+            throw e;
+        }
     }
 
     /**

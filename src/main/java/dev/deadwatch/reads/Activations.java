@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import dev.deadwatch.capture.FeatureAxes;
 import dev.deadwatch.capture.ParameterState;
+import dev.deadwatch.linalg.Scratch;
 import dev.deadwatch.linalg.Spectrum;
 import dev.deadwatch.linalg.SymmetricEigen;
 import java.util.List;
@@ -109,7 +110,9 @@ public final class Activations {
                 : centred.matMul(centred.transpose()).div(rows);
         int order = Math.toIntExact(Math.min(rows, width));
         try {
-            double[] values = SymmetricEigen.of(ParameterState.toDoubles(g), order, false).values();
+            double[] gram = Scratch.take(Scratch.Use.GRAM, order * order); // not a new array per layer
+            ParameterState.toDoubles(g, gram);
+            double[] values = SymmetricEigen.ofLeading(gram, order, false).values();
             return Spectrum.of(values, Math.toIntExact(width));
         } finally {
             g.close();
@@ -137,7 +140,8 @@ public final class Activations {
      * @return the covariance
      */
     public static Covariance covariance(NDArray centred, boolean vectorsNow) {
-        return new Covariance(covarianceMatrix(centred), Math.toIntExact(centred.getShape().get(1)), vectorsNow);
+        // the matrix is this call's own: kept, not copied again
+        return new Covariance(covarianceMatrix(centred), Math.toIntExact(centred.getShape().get(1)), vectorsNow, true);
     }
 
     /**
@@ -164,7 +168,11 @@ public final class Activations {
          * @param vectorsNow decompose with eigenvectors now, else values only until {@link #eigen()}
          */
         public Covariance(double[] matrix, int width, boolean vectorsNow) {
-            this.matrix = matrix.clone();
+            this(matrix, width, vectorsNow, false);
+        }
+
+        private Covariance(double[] matrix, int width, boolean vectorsNow, boolean owned) {
+            this.matrix = owned ? matrix : matrix.clone();
             this.width = width;
             if (vectorsNow) {
                 eigen = SymmetricEigen.of(this.matrix, width, true);

@@ -97,4 +97,25 @@ class SymmetricEigenTest {
         assertThat(r[1]).isCloseTo(Math.sin(0.7), within(1e-14));
         assertThat(r[n]).isCloseTo(-Math.sin(0.7), within(1e-14));
     }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"EJML", "LAPACK"})
+    void theLeadingBlockOfALongerBufferIsDecomposedAndItsTailIgnored(Eigensolver solver) {
+        if (solver == Eigensolver.LAPACK) {
+            NativeLapack.assumeAvailable();
+        }
+        // a larger decomposition first leaves the thread's scratch buffers full of its values
+        double[] big = {5, 0, 0, 0, 4, 0, 0, 0, 3};
+        assertThat(solver.use(() -> SymmetricEigen.of(big, 3, true)).values())
+                .containsExactly(new double[] {5, 4, 3}, within(1e-12));
+        // [[2, 1], [1, 2]]: eigenvalues 3 and 1; a tail of junk that would change them if read
+        double[] buffer = {2, 1, 1, 2, 99, -7, Double.NaN};
+        SymmetricEigen e = solver.use(() -> SymmetricEigen.ofLeading(buffer, 2, true));
+        assertThat(e.solver()).isEqualTo(solver);
+        assertThat(e.values()).containsExactly(new double[] {3, 1}, within(1e-12));
+        assertThat(e.vector(0)).containsExactly(new double[] {Math.sqrt(0.5), Math.sqrt(0.5)}, within(1e-12));
+        assertThat(buffer).as("the input is not written").startsWith(2, 1, 1, 2, 99, -7);
+        assertThatThrownBy(() -> SymmetricEigen.ofLeading(new double[3], 2, false))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("length 3");
+    }
 }

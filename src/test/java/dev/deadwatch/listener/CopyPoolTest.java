@@ -45,9 +45,12 @@ class CopyPoolTest {
             assertThat(values(first.arrays())).isDeepEqualTo(atFirst);
 
             // training moves on: every parameter changes in place
-            for (Pair<String, Parameter> p : b.getParameters()) {
-                p.getValue().getArray().addi(1.5f);
-            }
+            dev.deadwatch.capture.GradMode.off(() -> {
+                for (Pair<String, Parameter> p : b.getParameters()) {
+                    p.getValue().getArray().addi(1.5f);
+                }
+                return null;
+            });
             assertThat(values(first.arrays())).as("a copy, not a view of the parameters").isDeepEqualTo(atFirst);
 
             List<NDArray> arrays = first.arrays();
@@ -93,6 +96,32 @@ class CopyPoolTest {
             assertThat(kept.arrays().get(0).isReleased()).as("closing frees the spares").isTrue();
             pool.giveBack(fresh);
             assertThat(fresh.arrays().get(0).isReleased()).as("given back after close: freed").isTrue();
+        }
+    }
+    @Test
+    void onTheReplicaPathCopiesAreFreedOnceLoadedAndAZeroSetOfTheirLayoutIsMadeForTheNextSnapshot() {
+        try (NDManager m = NDManager.newBaseManager(); CopyPool pool = new CopyPool(m)) {
+            Block b = mlp(5);
+            b.initialize(m, DataType.FLOAT32, new Shape(2, 4));
+            assertThat(pool.prefill()).as("no layout known before the first copy").isFalse();
+            StagedParameters first = pool.copy(b);
+            NDArray weight = first.arrays().get(0);
+            pool.free(first);
+            assertThat(weight.isReleased()).as("freed, not kept").isTrue();
+            assertThat(pool.spares()).isZero();
+
+            assertThat(pool.prefill()).isTrue();
+            assertThat(pool.prefill()).as("one spare set at most").isFalse();
+            assertThat(pool.spares()).isEqualTo(1);
+
+            StagedParameters next = pool.copy(b);
+            assertThat(pool.reused()).as("the prefilled set is refilled in place").isEqualTo(1);
+            assertThat(values(next.arrays())).isDeepEqualTo(parameters(b));
+            assertThat(next.arrays().get(0).getShape()).isEqualTo(new Shape(5, 4));
+            assertThat(next.arrays().get(0).getDataType()).isEqualTo(DataType.FLOAT32);
+            pool.free(next);
+            pool.close();
+            assertThat(pool.prefill()).as("a closed pool makes nothing, though it knows the layout").isFalse();
         }
     }
 }

@@ -85,4 +85,34 @@ class NativeHeapTest {
             not.drain();
         }
     }
+    @Test
+    void theIdleActionRunsAfterAJobOnlyWhenNoOtherWaitsAndItsFailureStopsNothing() throws Exception {
+        ReadWorker worker = new ReadWorker(false, 1, false);
+        java.util.List<String> ran = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        java.util.concurrent.BlockingQueue<String> idle = new java.util.concurrent.LinkedBlockingQueue<>();
+        try {
+            worker.whenIdle(() -> {
+                idle.add("after " + ran.get(ran.size() - 1));
+                throw new IllegalStateException("an idle action that fails");
+            });
+            java.util.concurrent.CountDownLatch hold = new java.util.concurrent.CountDownLatch(1);
+            assertThat(worker.submit(() -> {
+                try {
+                    hold.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                ran.add("first");
+            }, true)).isTrue();
+            assertThat(worker.submit(() -> ran.add("second"), true)).isTrue(); // waits behind the first
+            hold.countDown();
+            assertThat(idle.poll(1, java.util.concurrent.TimeUnit.MINUTES)).as("not after the first: the second waited")
+                    .isEqualTo("after second");
+            assertThat(worker.submit(() -> ran.add("third"), true)).as("the failed idle action stopped nothing").isTrue();
+            assertThat(idle.poll(1, java.util.concurrent.TimeUnit.MINUTES)).isEqualTo("after third");
+            assertThat(ran).containsExactly("first", "second", "third");
+        } finally {
+            worker.drain();
+        }
+    }
 }
