@@ -33,6 +33,8 @@ final class ReplicaMemoryBench {
     private final int steps;
     /** The MiniLM-size ratio with glibc, and the lowest of its rows, whichever allocator. */
     private double glibcRatio = Double.NaN;
+    private double glibcNativeRatio = Double.NaN;
+    private long[] heaps = {-1, -1};
     private double bestRatio = Double.POSITIVE_INFINITY;
 
     /** @param steps training steps per run */
@@ -46,8 +48,9 @@ final class ReplicaMemoryBench {
                 + " | with it on a float64 replica (MB) | with / without | (with − without) / parameters | with it on"
                 + " copies, no replica (the javaagent's default) (MB) | with / without | with it on the model itself (MB)"
                 + " | with / without | a training step without the monitor (s) | live NDArrays after the reads, monitor"
-                + " closed: replica / copies / model | reads: replica / copies / model |\n"
-                + "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+                + " closed: replica / copies / model | reads: replica / copies / model | Java heap resident at the end:"
+                + " without / replica / copies / model (MB) | replica: with / without, the Java heap aside |\n"
+                + "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (MiniEncoder.Size s : List.of(MiniEncoder.Size.SMALL, MINILM)) {
             memory(md, s);
         }
@@ -56,6 +59,16 @@ final class ReplicaMemoryBench {
     /** @return the MiniLM-size peak-RSS ratio with glibc (NaN before {@link #write}) */
     double glibcRatio() {
         return glibcRatio;
+    }
+
+    /** @return the MiniLM-size ratio with glibc of the peaks less the Java heap's resident pages (NaN before {@link #write}) */
+    double glibcNativeRatio() {
+        return glibcNativeRatio;
+    }
+
+    /** @return the MiniLM-size Java heap resident at the end with glibc, MB: without the monitor, with the replica */
+    long[] heaps() {
+        return heaps.clone();
     }
 
     /** @return the lowest MiniLM-size peak-RSS ratio of the table, whichever allocator */
@@ -77,7 +90,7 @@ final class ReplicaMemoryBench {
         for (Allocator a : s == MINILM ? List.of(Allocator.values()) : List.of(Allocator.GLIBC)) {
             if (!a.available()) {
                 md.append(String.format(Locale.ROOT, "| %s | %s: not installed (Debian: libjemalloc2) |"
-                        + " | | | | | | | | | | | |%n", PauseMemoryBench.name(s), a.label()));
+                        + " | | | | | | | | | | | | | |%n", PauseMemoryBench.name(s), a.label()));
                 continue;
             }
             Child without = child(s, Arm.NONE, a);
@@ -90,19 +103,25 @@ final class ReplicaMemoryBench {
                 }
             }
             double ratio = (double) with.peakRss() / without.peakRss();
+            double nativeRatio = (double) with.nativePeak() / without.nativePeak();
             if (s == MINILM && a == Allocator.GLIBC) {
                 glibcRatio = ratio;
+                glibcNativeRatio = nativeRatio;
+                heaps = new long[] {without.heapRss() >> 20, with.heapRss() >> 20};
             }
             if (s == MINILM) {
                 bestRatio = Math.min(bestRatio, ratio);
             }
             md.append(String.format(Locale.ROOT, "| %s | %s | %.1f | %d | %d | **%.2f** | %.2f | %d | **%.2f** | %d |"
-                    + " **%.2f** | %.3f | %+d / %+d / %+d | %d / %d / %d |%n", PauseMemoryBench.name(s), a.label(),
+                    + " **%.2f** | %.3f | %+d / %+d / %+d | %d / %d / %d | %d / %d / %d / %d | %.2f |%n",
+                    PauseMemoryBench.name(s), a.label(),
                     bytes / 1e6, without.peakRss() >> 20, with.peakRss() >> 20, ratio,
                     (with.peakRss() - without.peakRss()) / bytes, onCopies.peakRss() >> 20,
                     (double) onCopies.peakRss() / without.peakRss(), onModel.peakRss() >> 20,
                     (double) onModel.peakRss() / without.peakRss(), without.secondsPerStep(), with.liveArrays(),
-                    onCopies.liveArrays(), onModel.liveArrays(), with.reads(), onCopies.reads(), onModel.reads()));
+                    onCopies.liveArrays(), onModel.liveArrays(), with.reads(), onCopies.reads(), onModel.reads(),
+                    without.heapRss() >> 20, with.heapRss() >> 20, onCopies.heapRss() >> 20, onModel.heapRss() >> 20,
+                    nativeRatio));
         }
     }
 
@@ -116,8 +135,50 @@ final class ReplicaMemoryBench {
         return child(s, arm, Allocator.GLIBC);
     }
 
-    /** What a child run measured. */
-    record Child(long peakRss, int reads, int liveArrays, double secondsPerStep, Allocator allocator) {}
+    /**
+     * What a child run measured.
+     *
+     * @param heapRss the Java heap's resident bytes at the end of the run (its pages stay resident
+     *     once touched: G1 gives none back without a full collection), -1 where unknown
+     */
+    record Child(long peakRss, int reads, int liveArrays, double secondsPerStep, Allocator allocator, long heapRss) {
+
+        /** @return the peak less the Java heap's resident bytes: the native side of the peak, at most */
+        long nativePeak() {
+            return heapRss < 0 ? peakRss : peakRss - heapRss;
+        }
+    }
+
+    /** The JVM's exit line giving the Java heap's reserved range (-Xlog:gc+heap+exit). */
+    private static final java.util.regex.Pattern HEAP_RANGE =
+            java.util.regex.Pattern.compile("garbage-first heap .*\\[0x([0-9a-f]+), 0x([0-9a-f]+)\\)");
+
+    /**
+     * @param out a child's output: the JVM's heap range at exit and the child's resident mappings
+     * @return the resident bytes of mappings inside the Java heap's range, or -1 when either is missing
+     */
+    static long heapRss(String out) {
+        java.util.regex.Matcher m = HEAP_RANGE.matcher(out);
+        if (!m.find()) {
+            return -1;
+        }
+        long lo = Long.parseUnsignedLong(m.group(1), 16);
+        long hi = Long.parseUnsignedLong(m.group(2), 16);
+        long kb = 0;
+        boolean any = false;
+        for (String line : out.split("\n")) {
+            if (line.startsWith(RssRun.MAP + " ")) {
+                String[] f = line.split(" ");
+                long start = Long.parseUnsignedLong(f[1], 16);
+                long end = Long.parseUnsignedLong(f[2], 16);
+                any = true;
+                if (start >= lo && end <= hi) {
+                    kb += Long.parseLong(f[3]);
+                }
+            }
+        }
+        return any ? kb << 10 : -1;
+    }
 
     /**
      * One training run in a JVM of its own ({@link RssRun}) with the given native allocator.
@@ -127,7 +188,7 @@ final class ReplicaMemoryBench {
      */
     Child child(MiniEncoder.Size s, Arm arm, Allocator allocator) throws IOException, InterruptedException {
         String jvm = ProcessHandle.current().info().command().orElse("java");
-        ProcessBuilder pb = new ProcessBuilder(jvm, "-Dai.djl.offline=true",
+        ProcessBuilder pb = new ProcessBuilder(jvm, "-Dai.djl.offline=true", "-Xlog:gc+heap+exit=info",
                 "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", System.getProperty("java.class.path"),
                 RssRun.class.getName(), s == MINILM ? "minilm" : "small", arm.name().toLowerCase(Locale.ROOT),
                 Integer.toString(steps));
@@ -142,7 +203,7 @@ final class ReplicaMemoryBench {
             if (line.startsWith(RssRun.PREFIX)) {
                 String[] f = line.substring(RssRun.PREFIX.length()).trim().split(" ");
                 return new Child(Long.parseLong(f[0]), Integer.parseInt(f[1]), Integer.parseInt(f[2]),
-                        Double.parseDouble(f[3]), Allocator.valueOf(f[4]));
+                        Double.parseDouble(f[3]), Allocator.valueOf(f[4]), heapRss(out));
             }
         }
         throw new IllegalStateException("the RSS run printed no result: " + out);

@@ -8,7 +8,8 @@ import java.nio.file.Path;
  * The child JVM of {@link ReplicaMemoryBench}'s runs: trains the encoder without the monitor, or
  * with it on a float64 replica, on copies of the parameters, or on the model itself, then prints {@code PREFIX peakRssBytes reads liveArrays
  * secondsPerStep allocator} (the wall time of the training loop over its steps, reads waited for
- * included; the {@link Allocator} it found itself running with).
+ * included; the {@link Allocator} it found itself running with), then its resident mappings
+ * ({@link #printMappings()}).
  * Arguments: {@code small|minilm}, {@code none|replica|copies|model} ({@link ReplicaMemoryBench.Arm}), steps.
  */
 public final class RssRun {
@@ -32,6 +33,33 @@ public final class RssRun {
         double perStep = (System.nanoTime() - t0) / 1e9 / steps;
         System.out.println(PREFIX + " " + peakRss() + " " + reads + " " + (PauseMemoryBench.liveArrays() - baseline)
                 + " " + perStep + " " + Allocator.ofThisProcess().name());
+        printMappings();
+    }
+
+    /** What a mapping line starts with. */
+    static final String MAP = "deadwatch-map";
+
+    /**
+     * Prints each mapping of this process with resident pages, {@code MAP start end residentKb}
+     * (hex addresses), from {@code /proc/self/smaps}: the parent tells the Java heap's pages from
+     * the rest by the heap's address range, which the JVM prints at exit.
+     */
+    static void printMappings() {
+        try {
+            String range = null;
+            for (String line : Files.readAllLines(Path.of("/proc/self/smaps"))) {
+                if (line.matches("^[0-9a-f]+-[0-9a-f]+ .*")) {
+                    range = line.substring(0, line.indexOf(' '));
+                } else if (line.startsWith("Rss:") && range != null) {
+                    long kb = Long.parseLong(line.replaceAll("[^0-9]", ""));
+                    if (kb > 0) {
+                        System.out.println(MAP + " " + range.replace('-', ' ') + " " + kb);
+                    }
+                }
+            }
+        } catch (IOException e) {
+            // not Linux: no split
+        }
     }
 
     /** @return this process's peak RSS, bytes (VmHWM), or the JVM's heap where unknown */

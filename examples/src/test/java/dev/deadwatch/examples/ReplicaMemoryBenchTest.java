@@ -32,6 +32,24 @@ class ReplicaMemoryBenchTest {
         assertThat(onCopies.reads()).as("on copies, every snapshot read (waited for)")
                 .isEqualTo(8 / PauseMemoryBench.INTERVAL);
         assertThat(onCopies.liveArrays()).as("live NDArrays left, copies freed").isZero();
+        for (ReplicaMemoryBench.Child c : List.of(without, with, onCopies, onModel)) {
+            assertThat(c.heapRss()).as("the Java heap's resident pages, found and a part of the peak").isPositive()
+                    .isLessThan(c.peakRss());
+            assertThat(c.nativePeak()).isEqualTo(c.peakRss() - c.heapRss());
+        }
+    }
+
+    @Test
+    void theJavaHeapsPagesAreTheMappingsInsideTheRangeTheJvmPrintsAtExit() {
+        String out = String.join("\n",
+                RssRun.MAP + " 55c1c3e69000 55c1de119000 55296", // the C heap: outside
+                RssRun.MAP + " 687400000 69f000000 262144", // inside
+                RssRun.MAP + " 7a0000000 7a4000000 1024", // inside, near the end
+                RssRun.MAP + " 7fabbc000000 7fabbff01000 23552", // an arena: outside
+                "[0.102s][info][gc,heap,exit]  garbage-first heap   total 397312K, used 5003K"
+                        + " [0x0000000687400000, 0x0000000800000000)");
+        assertThat(ReplicaMemoryBench.heapRss(out)).isEqualTo((262144L + 1024) << 10);
+        assertThat(ReplicaMemoryBench.heapRss(RssRun.MAP + " 687400000 69f000000 1")).as("no range printed").isEqualTo(-1);
     }
 
     /**
