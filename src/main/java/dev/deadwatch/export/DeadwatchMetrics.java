@@ -43,6 +43,9 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
             "gauge", "preasymptotic");
     /** Reasons of {@code deadwatch_reads_skipped_total}. */
     public static final List<String> SKIP_REASONS = List.of("busy", "nonfinite", "error", "budget", "layer");
+    /** The {@code eps} labels of {@link Spectrum#PROFILE_EPS}, formatted once rather than per row and read. */
+    private static final String[] PROFILE_LABELS =
+            java.util.Arrays.stream(Spectrum.PROFILE_EPS).mapToObj(DeadwatchMetrics::epsLabel).toArray(String[]::new);
 
     private final Tags base;
     private final String run;
@@ -284,7 +287,7 @@ public final class DeadwatchMetrics implements MeterBinder, AutoCloseable {
         Map<Tags, Double> profile = new LinkedHashMap<>();
         for (DdsResult r : dds) {
             for (int i = 0; i < Spectrum.PROFILE_EPS.length; i++) {
-                profile.put(side.apply(r).and("eps", epsLabel(Spectrum.PROFILE_EPS[i])), r.profile()[i]);
+                profile.put(side.apply(r).and("eps", PROFILE_LABELS[i]), r.profile()[i]);
             }
         }
         deadProfile.set(profile);

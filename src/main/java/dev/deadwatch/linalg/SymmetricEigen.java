@@ -27,11 +27,13 @@ public final class SymmetricEigen {
 
     private final double[] values;
     private final double[][] vectors;
+    private final double[] coordinates;
     private final Eigensolver solver;
 
-    private SymmetricEigen(double[] values, double[][] vectors, Eigensolver solver) {
+    private SymmetricEigen(double[] values, double[][] vectors, double[] coordinates, Eigensolver solver) {
         this.values = values;
         this.vectors = vectors;
+        this.coordinates = coordinates;
         this.solver = solver;
     }
 
@@ -86,10 +88,40 @@ public final class SymmetricEigen {
         if (n < 1 || matrix.length < (long) n * n) {
             throw new IllegalArgumentException("matrix length " + matrix.length + " is less than n*n for n=" + n);
         }
-        return decompose(matrix, n, withVectors, Eigensolver.current());
+        return decompose(matrix, n, withVectors, null, Eigensolver.current());
+    }
+
+    /**
+     * Decomposes the symmetric {@code n × n} matrix held in the first {@code n*n} entries of an
+     * array and gives the coordinates of one vector in its eigenbasis, {@code c_i = v_i · u}, in
+     * place of the eigenvectors: a read that projects {@code u} on part of a spectrum copies none of
+     * the {@code n} vectors of length {@code n}.
+     *
+     * @param matrix row-major entries in {@code [0, n*n)}; later entries are ignored
+     * @param n the order
+     * @param u the vector, length {@code n}
+     * @return the decomposition, its {@link #coordinates()} set and no {@link #vector(int)}
+     * @throws IllegalArgumentException if the array is shorter than {@code n*n}, {@code u} is not of
+     *     length {@code n}, or an entry is not finite
+     */
+    public static SymmetricEigen ofLeadingCoordinates(double[] matrix, int n, double[] u) {
+        Objects.requireNonNull(matrix, "matrix");
+        Objects.requireNonNull(u, "u");
+        if (n < 1 || matrix.length < (long) n * n) {
+            throw new IllegalArgumentException("matrix length " + matrix.length + " is less than n*n for n=" + n);
+        }
+        if (u.length != n) {
+            throw new IllegalArgumentException("u length " + u.length + " is not the order n=" + n);
+        }
+        return decompose(matrix, n, true, u, Eigensolver.current());
     }
 
     private static SymmetricEigen decompose(double[] matrix, int n, boolean withVectors, Eigensolver solver) {
+        return decompose(matrix, n, withVectors, null, solver);
+    }
+
+    /** @param u when not null, its coordinates are kept in place of the vectors */
+    private static SymmetricEigen decompose(double[] matrix, int n, boolean withVectors, double[] u, Eigensolver solver) {
         // the thread's buffer: the solver overwrites it, and nothing of it is kept past this call
         double[] sym = Scratch.take(Scratch.Use.SYMMETRIC, n * n);
         // in tiles, so that the transposed reads stay in cache at the orders of a transformer's widths
@@ -121,14 +153,22 @@ public final class SymmetricEigen {
         }
         Arrays.sort(order, (x, y) -> Double.compare(raw[y], raw[x]));
         double[] values = new double[n];
-        double[][] vectors = withVectors ? new double[n][] : null;
+        double[][] vectors = withVectors && u == null ? new double[n][] : null;
+        double[] coordinates = u != null ? new double[n] : null;
         for (int i = 0; i < n; i++) {
             values[i] = raw[order[i]];
-            if (withVectors) {
+            if (vectors != null) {
                 vectors[i] = canonical(Arrays.copyOfRange(columns, order[i] * n, (order[i] + 1) * n));
+            } else if (coordinates != null) {
+                int at = order[i] * n;
+                double dot = 0;
+                for (int k = 0; k < n; k++) {
+                    dot += columns[at + k] * u[k];
+                }
+                coordinates[i] = dot * canonicalScale(columns, at, n);
             }
         }
-        return new SymmetricEigen(values, vectors, solver);
+        return new SymmetricEigen(values, vectors, coordinates, solver);
     }
 
     /** EJML's decomposition of {@code sym} (row-major): values into {@code raw}, vectors as returned. */
@@ -158,21 +198,30 @@ public final class SymmetricEigen {
      *     {@link #SIGN_TIE} of the largest) positive
      */
     static double[] canonical(double[] v) {
-        double norm = 0;
-        double max = 0;
-        for (double x : v) {
-            norm += x * x;
-            max = Math.max(max, Math.abs(x));
-        }
-        int lead = 0;
-        while (Math.abs(v[lead]) < max * (1 - SIGN_TIE)) {
-            lead++;
-        }
-        double scale = (v[lead] < 0 ? -1 : 1) / Math.sqrt(norm);
+        double scale = canonicalScale(v, 0, v.length);
         for (int k = 0; k < v.length; k++) {
             v[k] *= scale;
         }
         return v;
+    }
+
+    /**
+     * @return the factor that makes the non-zero vector {@code a[from, from+n)} canonical: unit
+     *     length, its largest-magnitude entry (the first within {@link #SIGN_TIE} of the largest)
+     *     positive
+     */
+    private static double canonicalScale(double[] a, int from, int n) {
+        double norm = 0;
+        double max = 0;
+        for (int k = from; k < from + n; k++) {
+            norm += a[k] * a[k];
+            max = Math.max(max, Math.abs(a[k]));
+        }
+        int lead = from;
+        while (Math.abs(a[lead]) < max * (1 - SIGN_TIE)) {
+            lead++;
+        }
+        return (a[lead] < 0 ? -1 : 1) / Math.sqrt(norm);
     }
 
     /** @return the solver that computed this decomposition */
@@ -193,13 +242,27 @@ public final class SymmetricEigen {
     /**
      * @param i index in descending order of eigenvalue
      * @return a copy of the unit eigenvector for {@code values()[i]}
-     * @throws IllegalStateException if the decomposition was made without vectors
+     * @throws IllegalStateException if the decomposition was made without vectors (values only, or
+     *     a vector's {@link #coordinates()})
      */
     public double[] vector(int i) {
         if (vectors == null) {
             throw new IllegalStateException("decomposition was computed without eigenvectors");
         }
         return vectors[i].clone();
+    }
+
+    /**
+     * @return a copy of the coordinates {@code c_i = v_i · u} of the vector given to
+     *     {@link #ofLeadingCoordinates}, in descending order of eigenvalue ({@code v_i} the unit
+     *     eigenvectors {@link #vector(int)} would give)
+     * @throws IllegalStateException if the decomposition was made without a vector to project
+     */
+    public double[] coordinates() {
+        if (coordinates == null) {
+            throw new IllegalStateException("decomposition was computed without a vector's coordinates");
+        }
+        return coordinates.clone();
     }
 
     /** @return a copy of the eigenvector of the smallest eigenvalue */

@@ -155,6 +155,44 @@ public final class Activations {
         }
     }
 
+    /**
+     * Writes {@code C = AᵀA/rows} of a centred {@code A} into the first {@code width²} entries of
+     * a buffer (a {@link Scratch} one: a read that keeps nothing of the matrix allocates none).
+     *
+     * @param centred centred float64 matrix
+     * @param into row-major {@code width × width} destination, at least that long
+     * @return the width
+     */
+    public static int covarianceInto(NDArray centred, double[] into) {
+        long rows = centred.getShape().get(0);
+        try (NDArray t = centred.transpose(); NDArray p = t.matMul(centred); NDArray c = p.div(rows)) {
+            ParameterState.toDoubles(c, into);
+        }
+        return Math.toIntExact(centred.getShape().get(1));
+    }
+
+    /** @return {@code vᵀ M v} for the row-major {@code width × width} matrix in {@code m}'s first entries */
+    static double rayleigh(double[] m, int width, double[] v) {
+        double s = 0;
+        for (int i = 0; i < width; i++) {
+            double row = 0;
+            for (int j = 0; j < width; j++) {
+                row += m[i * width + j] * v[j];
+            }
+            s += v[i] * row;
+        }
+        return s;
+    }
+
+    /** @return the trace of the row-major {@code width × width} matrix in {@code m}'s first entries */
+    static double trace(double[] m, int width) {
+        double t = 0;
+        for (int i = 0; i < width; i++) {
+            t += m[i * width + i];
+        }
+        return t;
+    }
+
     /** A covariance matrix and its decomposition (the eigenvectors computed when first asked). */
     public static final class Covariance {
         private final double[] matrix;
@@ -202,24 +240,12 @@ public final class Activations {
 
         /** @return {@code vᵀ C v} */
         public double rayleigh(double[] v) {
-            double s = 0;
-            for (int i = 0; i < width; i++) {
-                double row = 0;
-                for (int j = 0; j < width; j++) {
-                    row += matrix[i * width + j] * v[j];
-                }
-                s += v[i] * row;
-            }
-            return s;
+            return Activations.rayleigh(matrix, width, v);
         }
 
         /** @return the trace */
         public double trace() {
-            double t = 0;
-            for (int i = 0; i < width; i++) {
-                t += matrix[i * width + i];
-            }
-            return t;
+            return Activations.trace(matrix, width);
         }
 
         /** @return the spectrum */

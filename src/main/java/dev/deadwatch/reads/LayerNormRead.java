@@ -7,6 +7,7 @@ import ai.djl.nn.Parameter;
 import ai.djl.nn.norm.BatchNorm;
 import ai.djl.nn.norm.LayerNorm;
 import dev.deadwatch.capture.ParameterState;
+import dev.deadwatch.linalg.Scratch;
 import dev.deadwatch.linalg.Spectrum;
 import dev.deadwatch.linalg.SymmetricEigen;
 import java.util.ArrayList;
@@ -203,17 +204,21 @@ public final class LayerNormRead implements SplitRead {
             if (!forceCovariance && a.getShape().get(0) < gamma.length) {
                 return gramRead(gamma, a, p);
             }
-            Activations.Covariance c = Activations.covariance(a);
-            double[] rho = c.spectrum().relative();
-            int below = countBelow(rho);
+            int d = gamma.length;
+            // the worker's buffer, and u's coordinates in place of the eigenvectors: nothing of width² kept
+            double[] c = Scratch.take(Scratch.Use.GRAM, d * d);
+            Activations.covarianceInto(a, c);
             double[] u = inverseScale(gamma);
+            double meanVariance = Activations.trace(c, d) / d;
+            double q = u != null && meanVariance > 0 ? Activations.rayleigh(c, d, u) / meanVariance : Double.NaN;
+            SymmetricEigen eigen = u == null ? SymmetricEigen.ofLeading(c, d, false)
+                    : SymmetricEigen.ofLeadingCoordinates(c, d, u);
+            double[] rho = Spectrum.of(eigen.values(), d).relative();
+            int below = countBelow(rho);
             if (u == null) {
                 return result(p, below, Double.NaN, Double.NaN);
             }
-            double meanVariance = c.trace() / gamma.length;
-            double q = meanVariance > 0 ? c.rayleigh(u) / meanVariance : Double.NaN;
-            double alignment = bottomAlignment(u, c, rho);
-            return result(p, below, q, alignment);
+            return result(p, below, q, bottomAlignment(eigen.coordinates(), rho));
         }
     }
 
@@ -250,24 +255,27 @@ public final class LayerNormRead implements SplitRead {
     private LayerNormResult gramRead(double[] gamma, NDArray a, LayerNormResult p) {
         int n = Math.toIntExact(a.getShape().get(0));
         int d = gamma.length;
-        NDArray g = a.matMul(a.transpose()).div(n);
-        SymmetricEigen eigen;
-        try {
-            eigen = SymmetricEigen.of(ParameterState.toDoubles(g), n, true);
-        } finally {
-            g.close();
+        double[] u = inverseScale(gamma);
+        double[] au = null;
+        if (u != null) {
+            try (NDArray uArr = a.getManager().create(u).reshape(d, 1); NDArray prod = a.matMul(uArr)) {
+                au = ParameterState.toDoubles(prod);
+            }
         }
+        double[] gram = Scratch.take(Scratch.Use.GRAM, n * n);
+        try (NDArray t = a.transpose(); NDArray aat = a.matMul(t); NDArray g = aat.div(n)) {
+            ParameterState.toDoubles(g, gram);
+        }
+        // Au's coordinates in G's eigenbasis in place of its n eigenvectors
+        SymmetricEigen eigen = au == null ? SymmetricEigen.ofLeading(gram, n, false)
+                : SymmetricEigen.ofLeadingCoordinates(gram, n, au);
         Spectrum spectrum = Spectrum.of(eigen.values(), d);
         double[] rho = spectrum.relative();
         int below = countBelow(rho);
-        double[] u = inverseScale(gamma);
         if (u == null) {
             return result(p, below, Double.NaN, Double.NaN);
         }
-        double[] au;
-        try (NDArray uArr = a.getManager().create(u).reshape(d, 1); NDArray prod = a.matMul(uArr)) {
-            au = ParameterState.toDoubles(prod);
-        }
+        double[] coordinates = eigen.coordinates();
         double trace = 0;
         double[] values = eigen.values();
         for (double v : values) {
@@ -280,7 +288,7 @@ public final class LayerNormRead implements SplitRead {
         double activeSq = 0;
         for (int i = 0; i < values.length; i++) {
             if (top > 0 && values[i] / top >= epsDead) {
-                double c = dot(eigen.vector(i), au);
+                double c = coordinates[i];
                 activeSq += c * c / (n * values[i]);
             }
         }
@@ -294,15 +302,17 @@ public final class LayerNormRead implements SplitRead {
      * {@code e_min} alone when none is. It equals {@code |u·e_min|} whenever the bottom eigenvalue
      * is simple, and stays meaningful when the layer has other dead directions, where {@code e_min}
      * is an arbitrary vector of a degenerate eigenspace.
+     *
+     * @param coordinates {@code u}'s coordinates in the covariance's eigenbasis, largest eigenvalue first
      */
-    private double bottomAlignment(double[] u, Activations.Covariance c, double[] rho) {
+    private double bottomAlignment(double[] coordinates, double[] rho) {
         int d = rho.length;
         double sq = 0;
         for (int i = d - 1; i >= 0; i--) {
             if (i < d - 1 && rho[i] >= epsDead) {
                 break;
             }
-            double p = dot(u, c.eigen().vector(i));
+            double p = coordinates[i];
             sq += p * p;
         }
         return Math.sqrt(Math.min(1.0, sq));

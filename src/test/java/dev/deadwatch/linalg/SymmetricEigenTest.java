@@ -118,4 +118,38 @@ class SymmetricEigenTest {
         assertThatThrownBy(() -> SymmetricEigen.ofLeading(new double[3], 2, false))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("length 3");
     }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"EJML", "LAPACK"})
+    void aVectorsCoordinatesInTheEigenbasisAreItsDotsWithTheCanonicalVectors(Eigensolver solver) {
+        if (solver == Eigensolver.LAPACK) {
+            NativeLapack.assumeAvailable();
+        }
+        // diag(4, 3) ⊕ [[2, 1], [1, 2]]: eigenvalues 4, 3, 3, 1 with vectors e1, e2, (1, 1)/√2 and
+        // (1, -1)/√2 on the last two (each's first largest entry positive); a tail to ignore
+        double[] m = {4, 0, 0, 0, 0, 3, 0, 0, 0, 0, 2, 1, 0, 0, 1, 2, 77};
+        double[] u = {0.5, -2, 3, 1};
+        SymmetricEigen e = solver.use(() -> SymmetricEigen.ofLeadingCoordinates(m, 4, u));
+        double h = Math.sqrt(0.5);
+        assertThat(e.values()).containsExactly(new double[] {4, 3, 3, 1}, within(1e-12));
+        assertThat(e.coordinates()[0]).isCloseTo(0.5, within(1e-12));
+        assertThat(e.coordinates()[3]).as("(3 - 1)/√2").isCloseTo(2 * h, within(1e-12));
+        // the degenerate pair's vectors are any basis of their plane: the length of u's part in it is not
+        double[] c = e.coordinates();
+        assertThat(c[1] * c[1] + c[2] * c[2]).as("(-2)² + ((3 + 1)/√2)²").isCloseTo(4 + 8, within(1e-12));
+        SymmetricEigen full = solver.use(() -> SymmetricEigen.of(java.util.Arrays.copyOf(m, 16), 4, true));
+        for (int i = 0; i < 4; i++) {
+            double dot = 0;
+            for (int k = 0; k < 4; k++) {
+                dot += full.vector(i)[k] * u[k];
+            }
+            assertThat(c[i]).as("coordinate %d against the full decomposition's vector", i).isCloseTo(dot, within(1e-12));
+        }
+        assertThatThrownBy(() -> e.vector(0)).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("without eigenvectors");
+        assertThatThrownBy(full::coordinates).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("without a vector's coordinates");
+        assertThatThrownBy(() -> SymmetricEigen.ofLeadingCoordinates(m, 4, new double[3]))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("u length 3");
+    }
 }
