@@ -1,6 +1,7 @@
 package dev.deadwatch.examples;
 
 import ai.djl.Model;
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
@@ -331,9 +332,31 @@ final class PauseMemoryBench {
             try (Trainer t = model.newTrainer(cfg)) {
                 t.initialize(s.inputShape(BATCH));
                 TrainingLoop.steps(t, data, steps);
+                lastNonFinite = nonFinite(model.getBlock());
                 t.notifyListeners(l -> l.onTrainingEnd(t));
             }
         }
+    }
+
+    /** Parameters of the last run's model that ended with a value not finite (0: training stayed finite). */
+    private int lastNonFinite;
+
+    /** @return parameters of the model of the last {@link #trainFor} run not finite at its end */
+    int lastNonFinite() {
+        return lastNonFinite;
+    }
+
+    /** @return how many of the block's parameters hold a NaN or an infinity */
+    static int nonFinite(Block b) {
+        int n = 0;
+        for (Pair<String, Parameter> p : b.getParameters()) {
+            NDArray a = p.getValue().getArray();
+            try (NDArray nan = a.isNaN(); NDArray inf = a.isInfinite(); NDArray any = nan.logicalOr(inf);
+                    NDArray count = any.countNonzero()) {
+                n += count.getLong() > 0 ? 1 : 0;
+            }
+        }
+        return n;
     }
 
     static long parameters(Block b) {

@@ -49,8 +49,9 @@ final class ReplicaMemoryBench {
                 + " copies, no replica (the javaagent's default) (MB) | with / without | with it on the model itself (MB)"
                 + " | with / without | a training step without the monitor (s) | live NDArrays after the reads, monitor"
                 + " closed: replica / copies / model | reads: replica / copies / model | Java heap resident at the end:"
-                + " without / replica / copies / model (MB) | replica: with / without, the Java heap aside |\n"
-                + "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+                + " without / replica / copies / model (MB) | replica: with / without, the Java heap aside | model's"
+                + " parameters not finite at the end: without / replica / copies / model |\n"
+                + "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (MiniEncoder.Size s : List.of(MiniEncoder.Size.SMALL, MINILM)) {
             memory(md, s);
         }
@@ -90,7 +91,7 @@ final class ReplicaMemoryBench {
         for (Allocator a : s == MINILM ? List.of(Allocator.values()) : List.of(Allocator.GLIBC)) {
             if (!a.available()) {
                 md.append(String.format(Locale.ROOT, "| %s | %s: not installed (Debian: libjemalloc2) |"
-                        + " | | | | | | | | | | | | | |%n", PauseMemoryBench.name(s), a.label()));
+                        + " | | | | | | | | | | | | | | |%n", PauseMemoryBench.name(s), a.label()));
                 continue;
             }
             Child without = child(s, Arm.NONE, a);
@@ -113,7 +114,7 @@ final class ReplicaMemoryBench {
                 bestRatio = Math.min(bestRatio, ratio);
             }
             md.append(String.format(Locale.ROOT, "| %s | %s | %.1f | %d | %d | **%.2f** | %.2f | %d | **%.2f** | %d |"
-                    + " **%.2f** | %.3f | %+d / %+d / %+d | %d / %d / %d | %d / %d / %d / %d | %.2f |%n",
+                    + " **%.2f** | %.3f | %+d / %+d / %+d | %d / %d / %d | %d / %d / %d / %d | %.2f | %d / %d / %d / %d |%n",
                     PauseMemoryBench.name(s), a.label(),
                     bytes / 1e6, without.peakRss() >> 20, with.peakRss() >> 20, ratio,
                     (with.peakRss() - without.peakRss()) / bytes, onCopies.peakRss() >> 20,
@@ -121,7 +122,7 @@ final class ReplicaMemoryBench {
                     (double) onModel.peakRss() / without.peakRss(), without.secondsPerStep(), with.liveArrays(),
                     onCopies.liveArrays(), onModel.liveArrays(), with.reads(), onCopies.reads(), onModel.reads(),
                     without.heapRss() >> 20, with.heapRss() >> 20, onCopies.heapRss() >> 20, onModel.heapRss() >> 20,
-                    nativeRatio));
+                    nativeRatio, without.nonFinite(), with.nonFinite(), onCopies.nonFinite(), onModel.nonFinite()));
         }
     }
 
@@ -140,8 +141,11 @@ final class ReplicaMemoryBench {
      *
      * @param heapRss the Java heap's resident bytes at the end of the run (its pages stay resident
      *     once touched: G1 gives none back without a full collection), -1 where unknown
+     * @param nonFinite parameters of the trained model holding a NaN or an infinity at the end (a
+     *     monitor skips the snapshots of such a model: fewer reads, and less memory held)
      */
-    record Child(long peakRss, int reads, int liveArrays, double secondsPerStep, Allocator allocator, long heapRss) {
+    record Child(long peakRss, int reads, int liveArrays, double secondsPerStep, Allocator allocator, long heapRss,
+            int nonFinite) {
 
         /** @return the peak less the Java heap's resident bytes: the native side of the peak, at most */
         long nativePeak() {
@@ -203,7 +207,7 @@ final class ReplicaMemoryBench {
             if (line.startsWith(RssRun.PREFIX)) {
                 String[] f = line.substring(RssRun.PREFIX.length()).trim().split(" ");
                 return new Child(Long.parseLong(f[0]), Integer.parseInt(f[1]), Integer.parseInt(f[2]),
-                        Double.parseDouble(f[3]), Allocator.valueOf(f[4]), heapRss(out));
+                        Double.parseDouble(f[3]), Allocator.valueOf(f[4]), heapRss(out), Integer.parseInt(f[5]));
             }
         }
         throw new IllegalStateException("the RSS run printed no result: " + out);

@@ -7,8 +7,9 @@ import java.nio.file.Path;
 /**
  * The child JVM of {@link ReplicaMemoryBench}'s runs: trains the encoder without the monitor, or
  * with it on a float64 replica, on copies of the parameters, or on the model itself, then prints {@code PREFIX peakRssBytes reads liveArrays
- * secondsPerStep allocator} (the wall time of the training loop over its steps, reads waited for
- * included; the {@link Allocator} it found itself running with), then its resident mappings
+ * secondsPerStep allocator nonFinite} (the wall time of the training loop over its steps, reads waited for
+ * included; the {@link Allocator} it found itself running with; how many of the model's parameters
+ * ended with a value not finite), then its resident mappings
  * ({@link #printMappings()}).
  * Arguments: {@code small|minilm}, {@code none|replica|copies|model} ({@link ReplicaMemoryBench.Arm}), steps.
  */
@@ -29,10 +30,11 @@ public final class RssRun {
         int steps = Integer.parseInt(args[2]);
         int baseline = PauseMemoryBench.liveArrays();
         long t0 = System.nanoTime();
-        int reads = new PauseMemoryBench(steps, 1).trainFor(s, arm);
+        PauseMemoryBench bench = new PauseMemoryBench(steps, 1);
+        int reads = bench.trainFor(s, arm);
         double perStep = (System.nanoTime() - t0) / 1e9 / steps;
         System.out.println(PREFIX + " " + peakRss() + " " + reads + " " + (PauseMemoryBench.liveArrays() - baseline)
-                + " " + perStep + " " + Allocator.ofThisProcess().name());
+                + " " + perStep + " " + Allocator.ofThisProcess().name() + " " + bench.lastNonFinite());
         printMappings();
     }
 

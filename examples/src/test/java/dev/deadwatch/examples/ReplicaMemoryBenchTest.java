@@ -2,6 +2,12 @@ package dev.deadwatch.examples;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.SequentialBlock;
+import ai.djl.nn.core.Linear;
+import dev.deadwatch.capture.ParameterState;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -36,6 +42,26 @@ class ReplicaMemoryBenchTest {
             assertThat(c.heapRss()).as("the Java heap's resident pages, found and a part of the peak").isPositive()
                     .isLessThan(c.peakRss());
             assertThat(c.nativePeak()).isEqualTo(c.peakRss() - c.heapRss());
+            assertThat(c.nonFinite()).as("the small encoder's parameters end finite").isZero();
+        }
+    }
+
+    @Test
+    void nonFiniteCountsTheParametersHoldingANanOrAnInfinity() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            SequentialBlock b = new SequentialBlock().add(Linear.builder().setUnits(3).build())
+                    .add(Linear.builder().setUnits(2).build());
+            b.initialize(m, DataType.FLOAT32, new Shape(1, 4));
+            assertThat(PauseMemoryBench.nonFinite(b)).as("freshly initialised").isZero();
+            var params = b.getParameters();
+            double[] w = ParameterState.toDoubles(params.get(0).getValue().getArray()); // 3 × 4 weight
+            w[5] = Double.NaN;
+            w[7] = Double.NaN; // two in one parameter count once
+            ParameterState.write(params.get(0).getValue().getArray(), w);
+            double[] bias = ParameterState.toDoubles(params.get(3).getValue().getArray()); // the second bias
+            bias[1] = Double.NEGATIVE_INFINITY;
+            ParameterState.write(params.get(3).getValue().getArray(), bias);
+            assertThat(PauseMemoryBench.nonFinite(b)).isEqualTo(2);
         }
     }
 
