@@ -84,10 +84,7 @@ public final class SymmetricEigen {
      *     finite
      */
     public static SymmetricEigen ofLeading(double[] matrix, int n, boolean withVectors) {
-        Objects.requireNonNull(matrix, "matrix");
-        if (n < 1 || matrix.length < (long) n * n) {
-            throw new IllegalArgumentException("matrix length " + matrix.length + " is less than n*n for n=" + n);
-        }
+        requireLeading(matrix, n);
         return decompose(matrix, n, withVectors, null, Eigensolver.current());
     }
 
@@ -105,15 +102,20 @@ public final class SymmetricEigen {
      *     length {@code n}, or an entry is not finite
      */
     public static SymmetricEigen ofLeadingCoordinates(double[] matrix, int n, double[] u) {
-        Objects.requireNonNull(matrix, "matrix");
+        requireLeading(matrix, n);
         Objects.requireNonNull(u, "u");
-        if (n < 1 || matrix.length < (long) n * n) {
-            throw new IllegalArgumentException("matrix length " + matrix.length + " is less than n*n for n=" + n);
-        }
         if (u.length != n) {
             throw new IllegalArgumentException("u length " + u.length + " is not the order n=" + n);
         }
         return decompose(matrix, n, true, u, Eigensolver.current());
+    }
+
+    /** Checks that {@code matrix} holds an {@code n × n} block in its first entries. */
+    private static void requireLeading(double[] matrix, int n) {
+        Objects.requireNonNull(matrix, "matrix");
+        if (n < 1 || matrix.length < (long) n * n) {
+            throw new IllegalArgumentException("matrix length " + matrix.length + " is less than n*n for n=" + n);
+        }
     }
 
     private static SymmetricEigen decompose(double[] matrix, int n, boolean withVectors, Eigensolver solver) {

@@ -149,10 +149,10 @@ public final class Activations {
      * @return {@code C = AᵀA/rows}, row-major {@code width × width}
      */
     public static double[] covarianceMatrix(NDArray centred) {
-        long rows = centred.getShape().get(0);
-        try (NDArray t = centred.transpose(); NDArray p = t.matMul(centred); NDArray c = p.div(rows)) {
-            return ParameterState.toDoubles(c);
-        }
+        int width = Math.toIntExact(centred.getShape().get(1));
+        double[] c = new double[Math.multiplyExact(width, width)];
+        covarianceInto(centred, c);
+        return c;
     }
 
     /**

@@ -1,7 +1,6 @@
 package dev.deadwatch.examples;
 
 import ai.djl.Model;
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
@@ -332,7 +331,7 @@ final class PauseMemoryBench {
             try (Trainer t = model.newTrainer(cfg)) {
                 t.initialize(s.inputShape(BATCH));
                 TrainingLoop.steps(t, data, steps);
-                lastNonFinite = nonFinite(model.getBlock());
+                lastNonFinite = NonFinite.of(model.getBlock(), false).size();
                 t.notifyListeners(l -> l.onTrainingEnd(t));
             }
         }
@@ -344,19 +343,6 @@ final class PauseMemoryBench {
     /** @return parameters of the model of the last {@link #trainFor} run not finite at its end */
     int lastNonFinite() {
         return lastNonFinite;
-    }
-
-    /** @return how many of the block's parameters hold a NaN or an infinity */
-    static int nonFinite(Block b) {
-        int n = 0;
-        for (Pair<String, Parameter> p : b.getParameters()) {
-            NDArray a = p.getValue().getArray();
-            try (NDArray nan = a.isNaN(); NDArray inf = a.isInfinite(); NDArray any = nan.logicalOr(inf);
-                    NDArray count = any.countNonzero()) {
-                n += count.getLong() > 0 ? 1 : 0;
-            }
-        }
-        return n;
     }
 
     static long parameters(Block b) {

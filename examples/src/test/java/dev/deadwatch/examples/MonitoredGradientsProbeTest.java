@@ -3,17 +3,13 @@ package dev.deadwatch.examples;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.Model;
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.nn.Block;
-import ai.djl.nn.Parameter;
 import ai.djl.training.DefaultTrainingConfig;
 import ai.djl.training.EasyTrain;
 import ai.djl.training.Trainer;
 import ai.djl.training.dataset.ArrayDataset;
 import ai.djl.training.dataset.Batch;
 import ai.djl.training.listener.TrainingListenerAdapter;
-import ai.djl.util.Pair;
 import dev.deadwatch.listener.DeadwatchListener;
 import java.util.ArrayList;
 import java.util.List;
@@ -72,7 +68,7 @@ class MonitoredGradientsProbeTest {
                             EasyTrain.trainBatch(t, batch);
                             t.step();
                         }
-                        List<String> bad = nonFinite(model.getBlock(), false);
+                        List<String> bad = NonFinite.of(model.getBlock(), false);
                         if (first[0].isEmpty() && !bad.isEmpty()) {
                             first[0] = "step " + step[0] + ", parameters after the update: " + bad;
                         }
@@ -91,30 +87,11 @@ class MonitoredGradientsProbeTest {
         return new TrainingListenerAdapter() {
             @Override
             public void onTrainingBatch(Trainer trainer, BatchData batchData) {
-                List<String> bad = nonFinite(model.getBlock(), true);
+                List<String> bad = NonFinite.of(model.getBlock(), true);
                 if (first[0].isEmpty() && !bad.isEmpty()) {
                     first[0] = "step " + step[0] + ", " + what + ": " + bad;
                 }
             }
         };
-    }
-
-    /** @return the parameters (or their gradients) holding a NaN or an infinity, in the block's order */
-    private static List<String> nonFinite(Block block, boolean gradients) {
-        List<String> out = new ArrayList<>();
-        for (Pair<String, Parameter> p : block.getParameters()) {
-            NDArray a = gradients ? p.getValue().getArray().getGradient() : p.getValue().getArray();
-            try (NDArray nan = a.isNaN(); NDArray inf = a.isInfinite(); NDArray any = nan.logicalOr(inf);
-                    NDArray count = any.countNonzero()) {
-                if (count.getLong() > 0) {
-                    out.add(p.getKey());
-                }
-            } finally {
-                if (gradients) {
-                    a.close(); // each getGradient() is a new wrapper in the parameter's manager
-                }
-            }
-        }
-        return out;
     }
 }

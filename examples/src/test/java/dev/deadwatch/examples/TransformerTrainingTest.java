@@ -3,12 +3,10 @@ package dev.deadwatch.examples;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.Model;
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
-import ai.djl.nn.Parameter;
 import ai.djl.training.DefaultTrainingConfig;
 import ai.djl.training.Trainer;
 import ai.djl.training.dataset.Dataset;
@@ -16,12 +14,10 @@ import ai.djl.training.evaluator.Accuracy;
 import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
-import ai.djl.util.Pair;
 import dev.deadwatch.capture.GradMode;
 import dev.deadwatch.capture.ParameterState;
 import dev.deadwatch.listener.DeadwatchListener;
 import dev.deadwatch.listener.DeadwatchListenerBuilder;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -182,7 +178,7 @@ class TransformerTrainingTest {
                 if (monitor != null) {
                     monitor.drain();
                 }
-                return new Run(ParameterState.checksum(model.getBlock()), nonFinite(model.getBlock()), reads.get(),
+                return new Run(ParameterState.checksum(model.getBlock()), NonFinite.of(model.getBlock(), false), reads.get(),
                         orderReads.get());
             } finally {
                 if (monitor != null) {
@@ -190,19 +186,5 @@ class TransformerTrainingTest {
                 }
             }
         }
-    }
-
-    private static List<String> nonFinite(Block block) {
-        List<String> out = new ArrayList<>();
-        for (Pair<String, Parameter> p : block.getParameters()) {
-            NDArray a = p.getValue().getArray();
-            try (NDArray nan = a.isNaN(); NDArray inf = a.isInfinite(); NDArray either = nan.logicalOr(inf);
-                    NDArray any = either.any()) {
-                if (any.getBoolean()) {
-                    out.add(p.getKey());
-                }
-            }
-        }
-        return out;
     }
 }
