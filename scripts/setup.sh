@@ -11,7 +11,7 @@ command -v promtool >/dev/null 2>&1 || need+=(prometheus) # promtool and the ser
 # runs one with it preloaded
 [[ -f /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 ]] || need+=(libjemalloc2)
 
-# native LAPACK for the eigensolver: dev.ludovic.netlib loads liblapack.so.3, which OpenBLAS provides
+# native LAPACK for the eigensolver: deadwatch opens liblapack.so.3 (through JNA), which OpenBLAS provides
 # (update-alternatives picks it over the reference LAPACK). The single-threaded build: the multithreaded
 # one (libopenblas0's default) spins its threads against training's, and on a busy machine an
 # eigensolve then takes 10 to 20 times longer (docs/library.md, "The eigensolver"). Without it the

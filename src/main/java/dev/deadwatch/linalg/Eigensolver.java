@@ -12,16 +12,17 @@ import org.slf4j.LoggerFactory;
  *
  * <ul>
  *   <li>{@link #LAPACK}: LAPACK's divide-and-conquer {@code dsyevd} ({@code jobz='N'} for values
- *       only), through {@code dev.ludovic.netlib:lapack}'s JNI binding to the system's
- *       {@code liblapack.so.3} (OpenBLAS's with Debian's {@code libopenblas0}). That artifact is an
- *       optional dependency of deadwatch-core: the application puts it on the class path.</li>
+ *       only), from the system's {@code liblapack.so.3} (OpenBLAS's with Debian's
+ *       {@code libopenblas0-serial}), called through JNA with the library opened
+ *       {@code RTLD_LOCAL} so that its BLAS symbols never take over PyTorch's
+ *       ({@code NativeLapackEigen}, docs/findings.md).</li>
  *   <li>{@link #EJML}: EJML's symmetric QR in pure Java, always available; about 20 times slower
  *       at order 1536 (values only) on two cores.</li>
  * </ul>
  *
  * <p>The JVM's solver ({@link #selected()}) is chosen once, on first use, by the system property
- * {@value #PROPERTY}: {@code auto} (the default) takes LAPACK when its class is present and the
- * native library loads, EJML otherwise; {@code lapack} insists on LAPACK (an error naming why when
+ * {@value #PROPERTY}: {@code auto} (the default) takes LAPACK when the native library loads and
+ * passes a check, EJML otherwise; {@code lapack} insists on LAPACK (an error naming why when
  * it cannot load); {@code ejml} takes EJML. The choice is logged once at INFO, and a warning
  * follows when the library is a multithreaded OpenBLAS not held to one thread (its threads spin
  * against training's: {@code OPENBLAS_NUM_THREADS=1}, or Debian's {@code libopenblas0-serial}).

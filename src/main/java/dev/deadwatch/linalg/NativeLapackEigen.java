@@ -1,24 +1,44 @@
 package dev.deadwatch.linalg;
 
+import com.sun.jna.Function;
+import com.sun.jna.Library;
+import com.sun.jna.Memory;
+import com.sun.jna.NativeLibrary;
+import com.sun.jna.ptr.IntByReference;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 
 /**
- * LAPACK's {@code dsyevd} through {@code dev.ludovic.netlib:lapack} (an optional dependency):
- * the only class that names it, and only in {@link Jni}, which is loaded after the class has been
- * found on the class path, so that without the artifact nothing here fails to link.
+ * LAPACK's {@code dsyevd} from the system's {@code liblapack.so.3}, called through JNA.
+ *
+ * <p>The library is opened {@code RTLD_LOCAL}: its symbols, and those of the BLAS it brings
+ * ({@code sgemm_}, {@code dgemm_}, …), stay out of the process's global scope. PyTorch's
+ * {@code libtorch_cpu.so} exports and calls BLAS symbols of the same names and binds each one
+ * lazily, at its first call: a BLAS opened {@code RTLD_GLOBAL} (as JNI bindings such as
+ * {@code dev.ludovic.netlib} do) takes over every such symbol libtorch has not called yet, and
+ * training's matrix products then run in that BLAS, from several threads at once, beside the
+ * eigensolver's calls (docs/findings.md: that turned training's gradients non-finite). Calls are
+ * serialised: a single-threaded OpenBLAS need not be reentrant.
  */
 final class NativeLapackEigen {
 
-    /** The class whose presence says the artifact is on the class path. */
-    static final String BINDING = "dev.ludovic.netlib.lapack.NativeLAPACK";
+    /** {@code RTLD_LAZY} without {@code RTLD_GLOBAL}: the library's symbols stay local to it. */
+    static final int RTLD_LAZY_LOCAL = 1;
+    /** System property naming the LAPACK library to open (a path or a name), instead of the defaults. */
+    static final String LIBRARY_PROPERTY = "deadwatch.lapack";
+    /** Names tried in order when {@value #LIBRARY_PROPERTY} is not set. */
+    static final List<String> DEFAULT_LIBRARIES = List.of("liblapack.so.3", "lapack");
     /** Tolerance of the load-time check on a 2 × 2 matrix with eigenvalues 1 and 3. */
     private static final double SELF_CHECK = 1e-12;
 
     private static volatile String problem;
     private static volatile boolean probed;
+    private static Function dsyevd;
 
     private NativeLapackEigen() {}
 
@@ -36,49 +56,100 @@ final class NativeLapackEigen {
     }
 
     private static String probe() {
-        try {
-            Class.forName(BINDING, false, NativeLapackEigen.class.getClassLoader());
-        } catch (ClassNotFoundException | LinkageError e) {
-            return "dev.ludovic.netlib:lapack is not on the class path";
+        String property = System.getProperty(LIBRARY_PROPERTY);
+        List<String> names = property == null || property.isBlank() ? DEFAULT_LIBRARIES : List.of(property.trim());
+        List<String> failures = new ArrayList<>();
+        for (String name : names) {
+            try {
+                dsyevd = open(name);
+                break;
+            } catch (UnsatisfiedLinkError | RuntimeException e) {
+                failures.add(name + ": " + e.getMessage());
+            }
+        }
+        if (dsyevd == null) {
+            return "no LAPACK library with dsyevd_ opened (" + String.join("; ", failures)
+                    + "); on Debian: apt-get install libopenblas0-serial";
         }
         try {
             double[] w = new double[2];
-            Jni.dsyevd(new double[] {2, 1, 1, 2}, 2, false, w);
+            call(new double[] {2, 1, 1, 2}, 2, false, w);
             if (Math.abs(w[0] - 1) > SELF_CHECK || Math.abs(w[1] - 3) > SELF_CHECK) {
+                dsyevd = null;
                 return "dsyevd gave eigenvalues " + w[0] + ", " + w[1] + " for a matrix whose are 1 and 3";
             }
             return null;
         } catch (RuntimeException | LinkageError e) {
-            // the binding throws "Unable to load native implementation" when liblapack.so.3 is missing
-            return "the native library did not load (" + e + "); on Debian: apt-get install libopenblas0";
+            dsyevd = null;
+            return "dsyevd_ did not run (" + e + ")";
         }
     }
 
     /**
-     * Decomposes in place.
+     * @param name a library name or path
+     * @return its {@code dsyevd_}, the library opened {@code RTLD_LOCAL}
+     * @throws UnsatisfiedLinkError naming the library when it does not open or lacks the symbol
+     */
+    static Function open(String name) {
+        return NativeLibrary.getInstance(name, Map.of(Library.OPTION_OPEN_FLAGS, RTLD_LAZY_LOCAL)).getFunction("dsyevd_");
+    }
+
+    /**
+     * Eigenvalues (ascending) and, when asked, eigenvectors of a symmetric matrix.
      *
-     * @param a symmetric {@code n × n} (row- or column-major: the same) in its first {@code n*n}
-     *     entries, overwritten by the unit eigenvectors as columns when {@code vectors}, destroyed
-     *     otherwise
-     * @param n the order
-     * @param vectors whether to compute eigenvectors
-     * @param w receives the {@code n} eigenvalues, ascending
-     * @throws IllegalStateException if native LAPACK cannot run ({@link #problem()})
-     * @throws ArithmeticException if LAPACK did not converge
+     * @param a the matrix, {@code n × n} in its first {@code n²} entries (either layout: it is
+     *     symmetric); overwritten with the eigenvectors (columns) when {@code vectors}
+     * @param n its order
+     * @param vectors whether to compute the eigenvectors
+     * @param w receives the {@code n} eigenvalues
      */
     static void decompose(double[] a, int n, boolean vectors, double[] w) {
         String p = problem();
         if (p != null) {
             throw new IllegalStateException("native LAPACK cannot run: " + p);
         }
-        Jni.dsyevd(a, n, vectors, w);
+        call(a, n, vectors, w);
     }
 
-    /**
-     * @return the file the JVM mapped the LAPACK library from ({@code /proc/self/maps}), e.g.
-     *     {@code /usr/lib/x86_64-linux-gnu/openblas-pthread/liblapack.so.3}, or
-     *     {@code liblapack.so.3} where that cannot be read
-     */
+    private static synchronized void call(double[] a, int n, boolean vectors, double[] w) {
+        if (n < 1 || a.length < (long) n * n || w.length < n) {
+            throw new IllegalArgumentException("dsyevd of order " + n + " needs a matrix of " + (long) n * n
+                    + " and " + n + " eigenvalues, got " + a.length + " and " + w.length);
+        }
+        String jobz = vectors ? "V" : "N";
+        IntByReference order = new IntByReference(n);
+        IntByReference info = new IntByReference(0);
+        long bytes = (long) n * n * Double.BYTES;
+        try (Memory matrix = new Memory(bytes); Memory values = new Memory((long) n * Double.BYTES);
+                Memory workSize = new Memory(Double.BYTES); Memory iworkSize = new Memory(Integer.BYTES)) {
+            matrix.write(0, a, 0, n * n);
+            // gfortran's hidden lengths of the two CHARACTER arguments come last
+            dsyevd.invoke(Void.class, new Object[] {jobz, "U", order, matrix, order, values, workSize,
+                new IntByReference(-1), iworkSize, new IntByReference(-1), info, 1L, 1L}); // workspace query
+            check(info.getValue(), n);
+            int lwork = Math.max(1, (int) workSize.getDouble(0));
+            int liwork = Math.max(1, iworkSize.getInt(0));
+            try (Memory work = new Memory((long) lwork * Double.BYTES); Memory iwork = new Memory((long) liwork * Integer.BYTES)) {
+                dsyevd.invoke(Void.class, new Object[] {jobz, "U", order, matrix, order, values, work,
+                    new IntByReference(lwork), iwork, new IntByReference(liwork), info, 1L, 1L});
+            }
+            check(info.getValue(), n);
+            values.read(0, w, 0, n);
+            if (vectors) {
+                matrix.read(0, a, 0, n * n);
+            }
+        }
+    }
+
+    private static void check(int info, int n) {
+        if (info > 0) {
+            throw new ArithmeticException("LAPACK dsyevd did not converge (n=" + n + ", info=" + info + ")");
+        }
+        if (info < 0) {
+            throw new IllegalStateException("LAPACK dsyevd rejected argument " + (-info) + " (n=" + n + ")");
+        }
+    }
+
     static String library() {
         try (Stream<String> lines = Files.lines(Path.of("/proc/self/maps"))) {
             return lines.map(l -> l.substring(l.lastIndexOf(' ') + 1))
@@ -112,32 +183,4 @@ final class NativeLapackEigen {
                 + " takes 10 to 20 times longer; set OPENBLAS_NUM_THREADS=1 or install libopenblas0-serial";
     }
 
-    /** The calls into the binding. */
-    private static final class Jni {
-        private Jni() {}
-
-        static void dsyevd(double[] a, int n, boolean vectors, double[] w) {
-            dev.ludovic.netlib.lapack.LAPACK lapack = dev.ludovic.netlib.lapack.NativeLAPACK.getInstance();
-            String jobz = vectors ? "V" : "N";
-            org.netlib.util.intW info = new org.netlib.util.intW(0);
-            double[] workSize = new double[1];
-            int[] iworkSize = new int[1];
-            lapack.dsyevd(jobz, "U", n, a, n, w, workSize, -1, iworkSize, -1, info); // workspace query
-            check(info.val, n);
-            int lwork = Math.max(1, (int) workSize[0]);
-            double[] work = Scratch.take(Scratch.Use.WORK, lwork); // 2n² + 6n + 1 with vectors
-            int[] iwork = new int[Math.max(1, iworkSize[0])];
-            lapack.dsyevd(jobz, "U", n, a, n, w, work, lwork, iwork, iwork.length, info);
-            check(info.val, n);
-        }
-
-        private static void check(int info, int n) {
-            if (info > 0) {
-                throw new ArithmeticException("LAPACK dsyevd did not converge (n=" + n + ", info=" + info + ")");
-            }
-            if (info < 0) {
-                throw new IllegalStateException("LAPACK dsyevd rejected argument " + (-info) + " (n=" + n + ")");
-            }
-        }
-    }
 }

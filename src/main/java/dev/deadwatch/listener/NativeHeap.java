@@ -51,7 +51,7 @@ final class NativeHeap {
         }
         TRIMS.incrementAndGet();
         try {
-            return TRIM.invokeInt(new Object[] {0}) == 1;
+            return TRIM.invokeInt(new Object[] {0L}) == 1; // size_t pad: a 64-bit argument
         } catch (LinkageError | RuntimeException e) {
             LOG.debug("deadwatch: malloc_trim failed: {}", e.toString());
             return false;

@@ -28,6 +28,26 @@ class LapackEigenTest {
     }
 
     @Test
+    void leavesTheLibraryAndItsBlasOutOfTheProcessGlobalScope() {
+        lapack(new double[] {2, 1, 1, 2}, 2, false); // opened and called
+        // a LAPACK or BLAS symbol in the global scope takes over PyTorch's lazily bound BLAS calls
+        // (NativeLapackEigen, docs/findings.md); dlsym on the process handle searches that scope
+        com.sun.jna.NativeLibrary process = com.sun.jna.NativeLibrary.getProcess();
+        for (String symbol : java.util.List.of("dsyevd_", "dgemm_", "sgemm_")) {
+            assertThatThrownBy(() -> process.getFunction(symbol)).as(symbol + " in the global scope")
+                    .isInstanceOf(UnsatisfiedLinkError.class);
+        }
+    }
+
+    @Test
+    void aLibraryThatDoesNotOpenAndAMatrixTooShortAreNamed() {
+        assertThatThrownBy(() -> NativeLapackEigen.open("/nonexistent/liblapack.so.3"))
+                .isInstanceOf(UnsatisfiedLinkError.class).hasMessageContaining("/nonexistent/liblapack.so.3");
+        assertThatThrownBy(() -> NativeLapackEigen.decompose(new double[8], 3, false, new double[3]))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("order 3").hasMessageContaining("got 8");
+    }
+
+    @Test
     void diagonalGivesItsEntriesDescendingAndTheUnitVectors() {
         double[] a = new double[16];
         double[] d = {3, -1, 7, 0};

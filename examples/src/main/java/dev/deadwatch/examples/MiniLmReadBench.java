@@ -92,8 +92,8 @@ final class MiniLmReadBench {
         md.append(HEADING).append("\n\n");
         md.append(String.format(Locale.ROOT, "Both eigensolvers in one JVM, %d timed repeats each after a warm-up, the two "
                 + "alternating in order (AB, BA, …); median `[min..max]`; speed-up: the median of the per-repeat ratios "
-                + "EJML / LAPACK. EJML is the pure-Java solver every read used before; LAPACK is `dsyevd` through "
-                + "dev.ludovic.netlib (%s). Load average (1, 5, 15 min) at the start: %s.%n%n",
+                + "EJML / LAPACK. EJML is the pure-Java solver every read used before; LAPACK is `dsyevd` from the "
+                + "system's liblapack.so.3 through JNA (%s). Load average (1, 5, 15 min) at the start: %s.%n%n",
                 repeats, Eigensolver.LAPACK.describe(), loadBefore));
         eigensolverAlone(md);
         Checkpoint checkpoint = Checkpoint.allMiniLmL6V2();

@@ -18,14 +18,14 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
 /**
- * The reproduction of an open problem (docs/overhead.md, "A model that went non-finite"): the
- * bench's MiniLM-size training, watched on copies with the engine's default thread count, now and
- * then has a backward pass of its own give non-finite gradients while the worker reads a snapshot.
- * Each run checks every parameter's gradient in a listener before the monitor's and in one after
- * it, and every parameter after the update, and says where the first non-finite value showed: the
- * gradients before the monitor's callback (training's backward pass), after it (the monitor), or
- * only after the update (the optimizer). It caught 3 of 18 such runs on 2026-12-06.
- * Opt-in ({@code -Ddeadwatch.slow=true}, about a minute a run; {@code -Ddeadwatch.probeRuns=N}).
+ * The bench's MiniLM-size training, watched on copies with the engine's default thread count,
+ * checked on every step: every parameter's gradient in a listener before the monitor's and in one
+ * after it, and every parameter after the update; a failure says where the first non-finite value
+ * showed (training's backward pass, the monitor, or the optimizer). It caught training's own
+ * backward pass going non-finite in 3 of 18 runs on 2026-12-06, while the eigensolver's JNI binding
+ * put OpenBLAS in the process's global scope (docs/findings.md; {@link BlasInterpositionTest} is
+ * the fast check of the cause). Opt-in ({@code -Ddeadwatch.slow=true}, about a minute a run;
+ * {@code -Ddeadwatch.probeRuns=N}).
  */
 class MonitoredGradientsProbeTest {
 
