@@ -4,7 +4,7 @@ import com.sun.jna.Function;
 import com.sun.jna.Library;
 import com.sun.jna.Memory;
 import com.sun.jna.NativeLibrary;
-import com.sun.jna.ptr.IntByReference;
+import com.sun.jna.Pointer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -111,29 +111,67 @@ final class NativeLapackEigen {
         call(a, n, vectors, w);
     }
 
+    /**
+     * The character and integer arguments, in native memory made once and kept: JNA's per-call
+     * conversions (a {@code String}, an {@code IntByReference}) each allocate native memory that
+     * only a cleaner frees, thousands of times over a run. Guarded by the class's lock.
+     */
+    private static final class Arguments {
+        private final Memory memory = new Memory(6 + 8L * Integer.BYTES + Double.BYTES);
+        final Pointer vectors = memory.share(0, 2);
+        final Pointer valuesOnly = memory.share(2, 2);
+        final Pointer upper = memory.share(4, 2);
+        final Pointer order = memory.share(8, 4);
+        final Pointer lwork = memory.share(12, 4);
+        final Pointer liwork = memory.share(16, 4);
+        final Pointer info = memory.share(20, 4);
+        final Pointer iworkSize = memory.share(24, 4);
+        final Pointer workSize = memory.share(32, 8);
+
+        Arguments() {
+            memory.write(0, new byte[] {'V', 0, 'N', 0, 'U', 0}, 0, 6);
+        }
+    }
+
+    private static Arguments arguments;
+
     private static synchronized void call(double[] a, int n, boolean vectors, double[] w) {
         if (n < 1 || a.length < (long) n * n || w.length < n) {
             throw new IllegalArgumentException("dsyevd of order " + n + " needs a matrix of " + (long) n * n
                     + " and " + n + " eigenvalues, got " + a.length + " and " + w.length);
         }
-        String jobz = vectors ? "V" : "N";
-        IntByReference order = new IntByReference(n);
-        IntByReference info = new IntByReference(0);
+        if (arguments == null) {
+            arguments = new Arguments();
+        }
+        Arguments g = arguments;
+        Pointer jobz = vectors ? g.vectors : g.valuesOnly;
+        Pointer uplo = g.upper;
+        Pointer order = g.order;
+        Pointer lwork = g.lwork;
+        Pointer liwork = g.liwork;
+        Pointer info = g.info;
+        Pointer iworkSize = g.iworkSize;
+        Pointer workSize = g.workSize;
+        order.setInt(0, n);
         long bytes = (long) n * n * Double.BYTES;
-        try (Memory matrix = new Memory(bytes); Memory values = new Memory((long) n * Double.BYTES);
-                Memory workSize = new Memory(Double.BYTES); Memory iworkSize = new Memory(Integer.BYTES)) {
+        try (Memory matrix = new Memory(bytes); Memory values = new Memory((long) n * Double.BYTES)) {
             matrix.write(0, a, 0, n * n);
+            lwork.setInt(0, -1);
+            liwork.setInt(0, -1);
+            info.setInt(0, 0);
             // gfortran's hidden lengths of the two CHARACTER arguments come last
-            dsyevd.invoke(Void.class, new Object[] {jobz, "U", order, matrix, order, values, workSize,
-                new IntByReference(-1), iworkSize, new IntByReference(-1), info, 1L, 1L}); // workspace query
-            check(info.getValue(), n);
-            int lwork = Math.max(1, (int) workSize.getDouble(0));
-            int liwork = Math.max(1, iworkSize.getInt(0));
-            try (Memory work = new Memory((long) lwork * Double.BYTES); Memory iwork = new Memory((long) liwork * Integer.BYTES)) {
-                dsyevd.invoke(Void.class, new Object[] {jobz, "U", order, matrix, order, values, work,
-                    new IntByReference(lwork), iwork, new IntByReference(liwork), info, 1L, 1L});
+            dsyevd.invoke(Void.class, new Object[] {jobz, uplo, order, matrix, order, values, workSize, lwork,
+                iworkSize, liwork, info, 1L, 1L}); // workspace query
+            check(info.getInt(0), n);
+            int lw = Math.max(1, (int) workSize.getDouble(0));
+            int liw = Math.max(1, iworkSize.getInt(0));
+            lwork.setInt(0, lw);
+            liwork.setInt(0, liw);
+            try (Memory work = new Memory((long) lw * Double.BYTES); Memory iwork = new Memory((long) liw * Integer.BYTES)) {
+                dsyevd.invoke(Void.class, new Object[] {jobz, uplo, order, matrix, order, values, work, lwork, iwork,
+                    liwork, info, 1L, 1L});
             }
-            check(info.getValue(), n);
+            check(info.getInt(0), n);
             values.read(0, w, 0, n);
             if (vectors) {
                 matrix.read(0, a, 0, n * n);
