@@ -29,7 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
  * minimal case: it starts the engine, opens the system's {@code liblapack.so.3} (OpenBLAS) the way
  * a JNI binding such as {@code dev.ludovic.netlib} did, or {@code RTLD_LOCAL} the way deadwatch does
  * now, then runs one float32 matrix product; the dynamic linker's own log ({@code LD_DEBUG=bindings})
- * says where libtorch's {@code sgemm_} went. Each case runs in a child JVM (about 5 s), since the
+ * says where libtorch's {@code sgemm_} went. Each case runs in a child JVM (about a second), since the
  * binding cannot be undone in a process.
  */
 class BlasInterpositionTest {
