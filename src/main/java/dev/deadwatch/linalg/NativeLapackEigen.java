@@ -91,7 +91,8 @@ final class NativeLapackEigen {
      * @throws UnsatisfiedLinkError naming the library when it does not open or lacks the symbol
      */
     static Function open(String name) {
-        return NativeLibrary.getInstance(name, Map.of(Library.OPTION_OPEN_FLAGS, RTLD_LAZY_LOCAL)).getFunction("dsyevd_");
+        NativeLibrary lib = NativeLibrary.getInstance(name, Map.of(Library.OPTION_OPEN_FLAGS, RTLD_LAZY_LOCAL));
+        return lib.getFunction("dsyevd_");
     }
 
     /**
@@ -145,33 +146,27 @@ final class NativeLapackEigen {
         }
         Arguments g = arguments;
         Pointer jobz = vectors ? g.vectors : g.valuesOnly;
-        Pointer uplo = g.upper;
-        Pointer order = g.order;
-        Pointer lwork = g.lwork;
-        Pointer liwork = g.liwork;
-        Pointer info = g.info;
-        Pointer iworkSize = g.iworkSize;
-        Pointer workSize = g.workSize;
-        order.setInt(0, n);
+        g.order.setInt(0, n);
         long bytes = (long) n * n * Double.BYTES;
         try (Memory matrix = new Memory(bytes); Memory values = new Memory((long) n * Double.BYTES)) {
             matrix.write(0, a, 0, n * n);
-            lwork.setInt(0, -1);
-            liwork.setInt(0, -1);
-            info.setInt(0, 0);
+            g.lwork.setInt(0, -1);
+            g.liwork.setInt(0, -1);
+            g.info.setInt(0, 0);
             // gfortran's hidden lengths of the two CHARACTER arguments come last
-            dsyevd.invoke(Void.class, new Object[] {jobz, uplo, order, matrix, order, values, workSize, lwork,
-                iworkSize, liwork, info, 1L, 1L}); // workspace query
-            check(info.getInt(0), n);
-            int lw = Math.max(1, (int) workSize.getDouble(0));
-            int liw = Math.max(1, iworkSize.getInt(0));
-            lwork.setInt(0, lw);
-            liwork.setInt(0, liw);
-            try (Memory work = new Memory((long) lw * Double.BYTES); Memory iwork = new Memory((long) liw * Integer.BYTES)) {
-                dsyevd.invoke(Void.class, new Object[] {jobz, uplo, order, matrix, order, values, work, lwork, iwork,
-                    liwork, info, 1L, 1L});
+            dsyevd.invoke(Void.class, new Object[] {jobz, g.upper, g.order, matrix, g.order, values, g.workSize,
+                g.lwork, g.iworkSize, g.liwork, g.info, 1L, 1L}); // workspace query
+            check(g.info.getInt(0), n);
+            int lw = Math.max(1, (int) g.workSize.getDouble(0));
+            int liw = Math.max(1, g.iworkSize.getInt(0));
+            g.lwork.setInt(0, lw);
+            g.liwork.setInt(0, liw);
+            try (Memory work = new Memory((long) lw * Double.BYTES);
+                    Memory iwork = new Memory((long) liw * Integer.BYTES)) {
+                dsyevd.invoke(Void.class, new Object[] {jobz, g.upper, g.order, matrix, g.order, values, work,
+                    g.lwork, iwork, g.liwork, g.info, 1L, 1L});
             }
-            check(info.getInt(0), n);
+            check(g.info.getInt(0), n);
             values.read(0, w, 0, n);
             if (vectors) {
                 matrix.read(0, a, 0, n * n);

@@ -6,7 +6,7 @@ import java.util.Map;
 
 /**
  * A thread's reusable {@code double[]} buffers for the large matrices a read needs only for the
- * length of one call (a Gram copied off the engine, its symmetrised copy, LAPACK's workspace).
+ * length of one call (a Gram copied off the engine, its symmetrised copy).
  *
  * <p>Why: at a transformer's widths each of them is megabytes (order 1536: 19 MB), which the
  * JVM's G1 collector allocates as "humongous" regions outside the young generation and reclaims
@@ -28,9 +28,7 @@ public final class Scratch {
         /** A matrix copied off the engine, read once into {@link #SYMMETRIC}. */
         GRAM,
         /** The symmetrised copy an eigensolver decomposes in place ({@link SymmetricEigen}). */
-        SYMMETRIC,
-        /** LAPACK {@code dsyevd}'s workspace. */
-        WORK
+        SYMMETRIC
     }
 
     private static final ThreadLocal<Map<Use, SoftReference<double[]>>> BUFFERS =

@@ -30,13 +30,13 @@ class ScratchTest {
 
     @Test
     void threadsDoNotShareBuffersAndANegativeLengthIsNamed() throws Exception {
-        double[] mine = Scratch.take(Scratch.Use.WORK, 8);
+        double[] mine = Scratch.take(Scratch.Use.SYMMETRIC, 8);
         AtomicReference<double[]> theirs = new AtomicReference<>();
-        Thread t = new Thread(() -> theirs.set(Scratch.take(Scratch.Use.WORK, 8)));
+        Thread t = new Thread(() -> theirs.set(Scratch.take(Scratch.Use.SYMMETRIC, 8)));
         t.start();
         t.join();
         assertThat(theirs.get()).isNotNull().isNotSameAs(mine);
-        assertThatThrownBy(() -> Scratch.take(Scratch.Use.WORK, -3)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> Scratch.take(Scratch.Use.SYMMETRIC, -3)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("-3");
     }
 }
