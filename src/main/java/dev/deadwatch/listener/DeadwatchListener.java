@@ -31,7 +31,7 @@ import org.slf4j.LoggerFactory;
  * on the training thread between steps, every perturbation undone bit-exactly, and the rest on the
  * worker ({@link PendingReads}). {@link ReadSchedule} keeps reads within the budget,
  * {@link ReportPublisher} publishes them, {@link TrainingScores} samples loss and accuracy,
- * {@link SnapshotFiles} writes the snapshots.
+ * {@link SnapshotFiles} writes the snapshots; the worker's reads record a large model's activations in groups.
  *
  * <p>Never throws into DJL: every callback catches, counts {@code reads_skipped_total{reason=error}}
  * and logs once per cause. A monitor that cannot start (its run already in a shared registry, say)
@@ -129,7 +129,7 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
         off = true; // until every part is up: a failure here leaves the monitor off, not half-built
         trainer = t;
         taker = new SnapshotTaker(settings, t.getModel().getBlock(), t.getLoss());
-        suite = new ReadSuite(settings.reads(), orderClock, settings.featureAxes());
+        suite = new ReadSuite(settings.reads(), orderClock, settings.featureAxes()).withActivationGroups(ReadSuite.LIVE_ACTIVATION_GROUP_BYTES);
         String model = t.getModel().getName() == null ? "model" : t.getModel().getName();
         metrics = new DeadwatchMetrics(runId, model, BuildInfo.of(settings.precision()), suite.names());
         metrics.bindTo(output.registry());

@@ -34,6 +34,17 @@ public final class ReadSuite {
     private final List<Read> reads;
     private final ReadObserver observer;
     private final Map<String, Integer> featureAxes;
+    private final long activationGroupBytes;
+
+    /**
+     * What the live monitor lets a read's activations hold at once on a snapshot read off the
+     * training thread ({@link #withActivationGroups}). On the MiniLM-size encoder in float64 on the
+     * replica (16 × 64 tokens) one recording of every layer holds about 340 MB: in groups of this
+     * size (four) the DDS read's part of a read peaked 290 MB lower (240 MB above what the read
+     * started with, against 530), below the Fisher side's capture, for 1.7 s more (a forward pass
+     * per group, and one for the LayerNorm read's norms).
+     */
+    public static final long LIVE_ACTIVATION_GROUP_BYTES = 96L << 20;
 
     /**
      * Told the name of each read just before it starts, on the thread that runs it: for tracing
@@ -77,6 +88,12 @@ public final class ReadSuite {
      *     gets wrong
      */
     public ReadSuite(List<Read> reads, ReadObserver observer, Map<String, Integer> featureAxes) {
+        this(reads, observer, featureAxes, ReadContext.ONE_RECORDING);
+    }
+
+    private ReadSuite(List<Read> reads, ReadObserver observer, Map<String, Integer> featureAxes,
+            long activationGroupBytes) {
+        this.activationGroupBytes = activationGroupBytes;
         this.featureAxes = Map.copyOf(featureAxes);
         this.reads = List.copyOf(reads);
         this.observer = Objects.requireNonNull(observer, "observer");
@@ -86,6 +103,21 @@ public final class ReadSuite {
                 throw new IllegalArgumentException("two reads are named '" + r.name() + "'");
             }
         }
+    }
+
+    /**
+     * This suite with the activations a read holds at once bounded where its reads run whole
+     * ({@link #read}; {@link #capture} keeps what the rests need, as it must):
+     * {@link ReadContext#activationGroupBytes}.
+     *
+     * @param bytes recorded bytes a group of layers holds at most, or {@link ReadContext#ONE_RECORDING}
+     * @return the suite so bounded
+     */
+    public ReadSuite withActivationGroups(long bytes) {
+        if (bytes < 1) {
+            throw new IllegalArgumentException("activation group bytes must be >= 1, got " + bytes);
+        }
+        return new ReadSuite(reads, observer, featureAxes, bytes);
     }
 
     /**
@@ -201,7 +233,7 @@ public final class ReadSuite {
         Map<String, Double> seconds = new LinkedHashMap<>();
         int lastWithActivations = lastWithActivations(reads.size());
         try (ReadContext ctx = new ReadContext(probe, step, loss, tappedLayers(probe.paths()), featureAxes,
-                due, fits)) {
+                due, fits).activationGroupBytes(activationGroupBytes)) {
             for (int i = 0; i < reads.size(); i++) {
                 Read read = reads.get(i);
                 if (read.appliesTo(ctx)) {

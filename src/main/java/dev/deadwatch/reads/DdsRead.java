@@ -7,9 +7,10 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import dev.deadwatch.capture.FeatureAxes;
 import java.util.HashMap;
-import java.util.IdentityHashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The DDS spectral read (docs/method.md §2, arXiv 2606.21158): spectrum of the centred activation
@@ -62,14 +63,19 @@ public final class DdsRead implements SplitRead {
      * Reads the activation side of every tapped layer along its feature axis, and splits each
      * layer's {@code round(D(ε_dead))} into unresolved, structural and dead directions
      * (docs/method.md §2): what the layer's input already lacked is taken from the read of the
-     * layer that produced it (found by identity of the recorded arrays), or read on the input
-     * itself. A layer that fails is that layer's failure ({@link ReadContext#fail}). The capture
-     * records the activations (one forward pass, shared with the LayerNorm read); the rest builds
-     * and decomposes the covariances.
+     * layer that produced it ({@link ActivationPlan#producer}), or read on the input itself. A
+     * layer that fails is that layer's failure ({@link ReadContext#fail}). Where the rest runs
+     * later, the capture records the activations (one recording, shared with the LayerNorm read);
+     * the rest builds and decomposes the covariances. Where it runs right after and the context
+     * bounds the activations held ({@link ReadContext#activationGroupBytes}), a model whose
+     * recording would be larger is recorded and read group of layers by group, each group freed
+     * before the next is recorded.
      */
     @Override
     public Rest capture(ReadContext ctx) {
-        ctx.activations();
+        if (ctx.restsDeferred()) {
+            ctx.activations();
+        }
         return this::spectra;
     }
 
@@ -78,47 +84,62 @@ public final class DdsRead implements SplitRead {
         for (LayerNormResult r : ctx.results(LayerNormResult.class)) {
             kernels.put(r.layer(), r.kernel() ? 1 : 0);
         }
-        RecordedActivations taps = ctx.activations();
-        Map<NDArray, Deficiency> known = new IdentityHashMap<>();
-        for (String layer : ctx.layers()) {
-            List<NDArray> calls = taps.outputs().get(layer);
-            if (calls == null) {
-                continue;
-            }
-            try (NDManager m = ctx.scratch().newSubManager()) {
-                int axis = ctx.featureAxis(layer);
-                NDArray a = Activations.centred(calls, axis, maxRows, m);
-                int rows = Math.toIntExact(a.getShape().get(0));
-                Spectrum spectrum = Activations.spectrum(a);
-                int total = total(spectrum);
-                int width = spectrum.dimension();
-                int unresolved = unresolved(width, rows);
-                Block block = ctx.paths().blockAt(layer);
-                Deficiency in = inputDeficiency(block, taps.inputs().get(layer), axis, width, known, m);
-                Structure structure = LayerStructure.of(block, width, total, unresolved,
-                        kernels.getOrDefault(layer, 0), in);
-                ctx.add(result(layer, Side.ACTIVATION, rows, spectrum, total, unresolved, structure));
-                Deficiency out = Deficiency.of(width, total, unresolved);
-                calls.forEach(c -> known.put(c, out));
-            } catch (RuntimeException e) {
-                ctx.fail(layer, name(), e);
+        ActivationPlan plan = ctx.activationPlan();
+        Map<String, Deficiency> known = new HashMap<>();
+        for (List<String> group : plan.groups()) {
+            Set<String> done = new HashSet<>();
+            try {
+                ctx.withGroup(group, taps -> {
+                    for (String layer : group) {
+                        done.add(layer);
+                        layer(ctx, layer, taps, plan, kernels, known);
+                    }
+                    return null;
+                });
+            } catch (RuntimeException e) { // the group's recording: each of its layers not read fails
+                group.stream().filter(l -> !done.contains(l)).forEach(l -> ctx.fail(l, name(), e));
             }
         }
     }
 
+    private void layer(ReadContext ctx, String layer, RecordedActivations taps, ActivationPlan plan,
+            Map<String, Integer> kernels, Map<String, Deficiency> known) {
+        List<NDArray> calls = taps.outputs().get(layer);
+        if (calls == null) {
+            return;
+        }
+        try (NDManager m = taps.manager().newSubManager()) {
+            int axis = ctx.featureAxis(layer);
+            NDArray a = Activations.centred(calls, axis, maxRows, m);
+            int rows = Math.toIntExact(a.getShape().get(0));
+            Spectrum spectrum = Activations.spectrum(a);
+            int total = total(spectrum);
+            int width = spectrum.dimension();
+            int unresolved = unresolved(width, rows);
+            Block block = ctx.paths().blockAt(layer);
+            String producer = plan.producer(layer);
+            Deficiency in = inputDeficiency(block, taps.inputs().get(layer), axis, width,
+                    producer == null ? null : known.get(producer), m);
+            Structure structure = LayerStructure.of(block, width, total, unresolved,
+                    kernels.getOrDefault(layer, 0), in);
+            ctx.add(result(layer, Side.ACTIVATION, rows, spectrum, total, unresolved, structure));
+            known.put(layer, Deficiency.of(width, total, unresolved));
+        } catch (RuntimeException e) {
+            ctx.fail(layer, name(), e);
+        }
+    }
+
     /**
-     * What a layer's input lacks: from the layer that produced it when its recorded output is the
-     * same array, else read on the input itself (only for the layers whose structure depends on it).
+     * What a layer's input lacks: from the read of the layer that produced it ({@code produced})
+     * when known, else read on the input itself (only for the layers whose structure depends on it).
      */
-    private Deficiency inputDeficiency(Block block, List<NDArray> inputs, int axis, int width,
-            Map<NDArray, Deficiency> known, NDManager m) {
+    private Deficiency inputDeficiency(Block block, List<NDArray> inputs, int axis, int width, Deficiency produced,
+            NDManager m) {
         if (inputs == null || inputs.isEmpty() || !LayerStructure.dependsOnInput(block)) {
             return null;
         }
-        Deficiency found = known.get(inputs.get(0));
-        if (found != null && inputs.stream().allMatch(i -> known.get(i) == found)
-                && (found.width() == width || !block.getParameters().isEmpty())) {
-            return found;
+        if (produced != null && (produced.width() == width || !block.getParameters().isEmpty())) {
+            return produced;
         }
         if (!inputs.get(0).getDataType().isFloating()) {
             return null; // indices (embeddings): no spectrum

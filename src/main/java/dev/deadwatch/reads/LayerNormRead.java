@@ -11,8 +11,10 @@ import dev.deadwatch.linalg.Scratch;
 import dev.deadwatch.linalg.Spectrum;
 import dev.deadwatch.linalg.SymmetricEigen;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The forward-pass-only LayerNorm inverse-scale read (docs/method.md §1, arXiv 2606.19491).
@@ -79,13 +81,35 @@ public final class LayerNormRead implements SplitRead {
      * block with a {@code gamma} as wide as its output's last axis (an RMSNorm, say, which the
      * classifier then finds without a kernel). A BatchNorm is read by {@link BatchNormRead}; any
      * other block with a {@code gamma} is reported as a {@link LayerFailure}, as is a layer whose
-     * read throws. The capture records the activations and copies each {@code γ}; the rest
-     * decomposes the covariances.
+     * read throws. Where the rest runs later, the capture records the activations (shared with the
+     * DDS read) and copies each {@code γ}; the rest decomposes the covariances. Where it runs right
+     * after and the activation side records in groups of layers ({@link ActivationPlan}), the
+     * norms' outputs alone are recorded for it.
      */
     @Override
     public Rest capture(ReadContext ctx) {
-        Map<String, List<NDArray>> outputs = ctx.activations().outputs();
-        List<Norm> norms = new ArrayList<>(); // in layer order, failures included
+        if (ctx.restsDeferred()) {
+            List<Norm> norms = norms(ctx, ctx.activations().outputs());
+            return c -> finish(c, norms, c.scratch());
+        }
+        return c -> {
+            Set<String> paths = new LinkedHashSet<>();
+            for (String layer : c.layers()) {
+                Block b = c.paths().blockAt(layer);
+                if (!(b instanceof BatchNorm) && ParameterState.parameter(b, "gamma") != null) {
+                    paths.add(layer);
+                }
+            }
+            c.withActivations(paths, Set.of(), taps -> {
+                finish(c, norms(c, taps.outputs()), taps.manager());
+                return null;
+            });
+        };
+    }
+
+    /** @return the norms among the recorded layers, in layer order, failures included */
+    private List<Norm> norms(ReadContext ctx, Map<String, List<NDArray>> outputs) {
+        List<Norm> norms = new ArrayList<>();
         for (String layer : ctx.layers()) {
             Block b = ctx.paths().blockAt(layer);
             Parameter gamma = ParameterState.parameter(b, "gamma");
@@ -105,18 +129,20 @@ public final class LayerNormRead implements SplitRead {
                 norms.add(new Norm(layer, null, null, e));
             }
         }
-        return c -> {
-            for (Norm n : norms) {
-                try {
-                    if (n.failure() != null) {
-                        throw n.failure();
-                    }
-                    c.add(read(n.layer(), n.gamma(), n.calls(), c.scratch()));
-                } catch (RuntimeException e) {
-                    c.fail(n.layer(), name(), e);
+        return norms;
+    }
+
+    private void finish(ReadContext ctx, List<Norm> norms, NDManager scratch) {
+        for (Norm n : norms) {
+            try {
+                if (n.failure() != null) {
+                    throw n.failure();
                 }
+                ctx.add(read(n.layer(), n.gamma(), n.calls(), scratch));
+            } catch (RuntimeException e) {
+                ctx.fail(n.layer(), name(), e);
             }
-        };
+        }
     }
 
     /** One norm as captured: its {@code γ} and recorded outputs, or why it cannot be read. */

@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Function;
 import java.util.function.LongPredicate;
 import java.util.function.Predicate;
 
@@ -28,6 +29,9 @@ import java.util.function.Predicate;
  */
 public final class ReadContext implements AutoCloseable {
 
+    /** {@link #activationGroupBytes}: no limit, every layer in one recording the reads share (the default). */
+    public static final long ONE_RECORDING = Long.MAX_VALUE;
+
     private final ModelProbe probe;
     private final long step;
     private final Loss loss;
@@ -40,6 +44,8 @@ public final class ReadContext implements AutoCloseable {
     private final BlockPaths paths;
     private final boolean detached;
     private RecordedActivations activations;
+    private ActivationPlan plan;
+    private long groupBytes = ONE_RECORDING;
     private NDManager keep;
     private boolean restsDeferred;
 
@@ -90,6 +96,7 @@ public final class ReadContext implements AutoCloseable {
         this.paths = from.paths;
         this.detached = true;
         this.activations = from.activations;
+        this.groupBytes = from.groupBytes;
         this.keep = from.keep;
         from.activations = null;
         from.keep = null;
@@ -237,6 +244,90 @@ public final class ReadContext implements AutoCloseable {
             activations = RecordedActivations.record(probe, all, all); // inputs too: what a layer's input lacks
         }
         return activations;
+    }
+
+    /**
+     * How the activation side records the layers ({@link ActivationPlan}): planned from one
+     * sample's pass when the model is at hand and the rests run now; else, or when every layer
+     * fits in one group, one recording shared by the reads ({@link #activations()}).
+     *
+     * @return the plan (made on first use)
+     */
+    ActivationPlan activationPlan() {
+        if (plan == null) {
+            if (groupBytes != ONE_RECORDING && activations == null && !detached && !restsDeferred) {
+                ActivationPlan p = ActivationPlan.of(probe, layers,
+                        layer -> LayerStructure.dependsOnInput(paths.blockAt(layer)), groupBytes);
+                if (p.grouped()) {
+                    plan = p;
+                    return plan;
+                }
+            }
+            plan = ActivationPlan.whole(layers, capture());
+        }
+        return plan;
+    }
+
+    /**
+     * Runs {@code body} on recorded activations holding the outputs of {@code outputsOf} and the
+     * first inputs of {@code inputsOf}: the recording the reads share when there is one (or the
+     * {@linkplain #activationPlan() plan} makes one), else a recording of these layers alone,
+     * made for {@code body} and freed after it.
+     *
+     * @param <T> what {@code body} returns
+     * @param outputsOf layers whose outputs {@code body} reads
+     * @param inputsOf layers whose first input {@code body} reads
+     * @param body what reads them (its arrays must not outlive it)
+     * @return what {@code body} returned
+     */
+    <T> T withActivations(Set<String> outputsOf, Set<String> inputsOf, Function<RecordedActivations, T> body) {
+        if (activations != null || !activationPlan().grouped()) {
+            return body.apply(capture());
+        }
+        try (RecordedActivations alone = RecordedActivations.record(probe(), outputsOf, inputsOf,
+                RecordedActivations.BYTES_PER_PASS, plan.bytesPerSample())) {
+            return body.apply(alone);
+        }
+    }
+
+    /**
+     * Runs {@code body} on one group of the {@linkplain #activationPlan() plan}: the recording the
+     * reads share when there is one, else the group's own recording (its outputs and the inputs the
+     * plan names), made for {@code body} and freed after it.
+     *
+     * @param <T> what {@code body} returns
+     * @param group one of the plan's groups
+     * @param body what reads it (its arrays must not outlive it)
+     * @return what {@code body} returned
+     */
+    <T> T withGroup(List<String> group, Function<RecordedActivations, T> body) {
+        ActivationPlan p = activationPlan();
+        if (activations != null || !p.grouped()) {
+            return body.apply(capture());
+        }
+        try (RecordedActivations recorded = RecordedActivations.record(probe(), new LinkedHashSet<>(group),
+                p.inputsOf(group), RecordedActivations.BYTES_PER_PASS, p.bytesPerSample())) {
+            return body.apply(recorded);
+        }
+    }
+
+    /**
+     * Bounds what the activation side holds at once where the rests run right after their
+     * captures (not {@linkplain #deferRests() deferred}): when recording every tapped layer would
+     * hold more than {@code bytes}, the DDS read records and reads the layers in consecutive groups
+     * of at most that much each (a forward pass per group, planned from one sample's), and the
+     * LayerNorm read records the norms' outputs alone. The default, {@link #ONE_RECORDING}, records
+     * every layer once for all the reads: the fastest, and the most memory held.
+     *
+     * @param bytes recorded bytes a group holds at most, at least 1, or {@link #ONE_RECORDING}
+     * @return this context
+     */
+    public ReadContext activationGroupBytes(long bytes) {
+        if (bytes < 1) {
+            throw new IllegalArgumentException("activation group bytes must be >= 1, got " + bytes);
+        }
+        groupBytes = bytes;
+        return this;
     }
 
     /** Frees the recorded activations (they are recorded again if asked for). */

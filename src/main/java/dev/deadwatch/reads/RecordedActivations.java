@@ -74,14 +74,28 @@ public final class RecordedActivations implements AutoCloseable {
         if (bytesPerPass < 1) {
             throw new IllegalArgumentException("bytesPerPass must be >= 1, got " + bytesPerPass);
         }
-        int n = probe.samples();
-        int per = n;
-        if (n > 1) {
+        long perSample = 0;
+        if (probe.samples() > 1) {
             try (ModelProbe.Capture one = probe.capture(outputsOf, inputsOf, 1)) {
-                long bytes = recordedBytes(one.session());
-                per = (int) Math.max(1, Math.min(n, bytesPerPass / Math.max(1, bytes)));
+                perSample = recordedBytes(one.session());
             }
         }
+        return record(probe, outputsOf, inputsOf, bytesPerPass, perSample);
+    }
+
+    /**
+     * {@link #record(ModelProbe, Set, Set, long)} with the passes sized by {@code bytesPerSample}
+     * (planned already, {@link ActivationPlan#bytesPerSample()}).
+     *
+     * @param bytesPerSample bytes a sample's pass is taken to hold (0: record in one pass)
+     */
+    static RecordedActivations record(ModelProbe probe, Set<String> outputsOf, Set<String> inputsOf,
+            long bytesPerPass, long bytesPerSample) {
+        if (bytesPerPass < 1) {
+            throw new IllegalArgumentException("bytesPerPass must be >= 1, got " + bytesPerPass);
+        }
+        int n = probe.samples();
+        int per = bytesPerSample <= 0 ? n : (int) Math.max(1, Math.min(n, bytesPerPass / bytesPerSample));
         if (per >= n) {
             ModelProbe.Capture whole = probe.capture(outputsOf, inputsOf, Set.of(), false);
             return new RecordedActivations(whole.manager(), whole, new LinkedHashMap<>(whole.session().outputs()),
