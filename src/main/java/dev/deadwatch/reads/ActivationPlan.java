@@ -179,6 +179,20 @@ final class ActivationPlan {
     }
 
     /**
+     * Records these layers for the whole probe, in passes of as many samples as hold at most
+     * {@code bytesPerPass} of a forward pass's arrays (one sample's taken as {@link #bytesPerSample()}).
+     *
+     * @param probe the model on its probe batch
+     * @param outputsOf layers whose outputs to record
+     * @param inputsOf layers whose first input to record
+     * @param bytesPerPass at least 1
+     * @return the recording; close to free it
+     */
+    RecordedActivations record(ModelProbe probe, Set<String> outputsOf, Set<String> inputsOf, long bytesPerPass) {
+        return RecordedActivations.record(probe, outputsOf, inputsOf, bytesPerPass, bytesPerSample);
+    }
+
+    /**
      * @param layer a tapped layer
      * @return the layer whose output is its input, or {@code null} when there is none (or several)
      */

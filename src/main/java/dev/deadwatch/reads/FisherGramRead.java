@@ -308,68 +308,9 @@ public final class FisherGramRead implements SplitRead {
         return c;
     }
 
-    /**
-     * The layer's {@code n × n} Gram, block by block: the block of passes {@code P, Q} is
-     * {@code G_ss' = Σ_{t,t'} (a_st·a_s't')(δ_st·δ_s't')} over the positions {@code t} of sample
-     * {@code s} in {@code P} and {@code t'} of {@code s'} in {@code Q}, in float64.
-     *
-     * @return row-major {@code n × n} Gram
-     */
+    /** @return the layer's row-major {@code n × n} Gram ({@link PassGram}) */
     private static double[] gram(Layer layer, int n, NDManager m) {
-        if (layer.built() != null) {
-            return layer.built();
-        }
-        int passes = layer.inputs().size();
-        double[] out = new double[n * n];
-        try (NDManager s = m.newSubManager()) {
-            List<NDArray> a = new ArrayList<>();
-            List<NDArray> d = new ArrayList<>();
-            int[] first = new int[passes + 1];
-            for (int i = 0; i < passes; i++) {
-                a.add(rows(layer.inputs().get(i), s));
-                d.add(rows(layer.deltas().get(i), s));
-                first[i + 1] = Math.min(n, first[i] + layer.perPass());
-                long mi = first[i + 1] - first[i];
-                if (a.get(i).getShape().get(0) % mi != 0 || d.get(i).getShape().get(0) != a.get(i).getShape().get(0)) {
-                    throw new IllegalStateException("a pass of " + mi + " samples gave the layer " + a.get(i).getShape()
-                            + " input rows and " + d.get(i).getShape() + " output-gradient rows: not a whole number"
-                            + " of rows per sample");
-                }
-            }
-            for (int p = 0; p < passes; p++) {
-                for (int q = p; q < passes; q++) {
-                    int mp = first[p + 1] - first[p];
-                    int mq = first[q + 1] - first[q];
-                    long tp = a.get(p).getShape().get(0) / mp; // positions per sample
-                    long tq = a.get(q).getShape().get(0) / mq;
-                    try (NDManager b = s.newSubManager()) {
-                        NDArray prod = a.get(p).matMul(a.get(q).transpose()).mul(d.get(p).matMul(d.get(q).transpose()));
-                        NDArray block = prod.reshape(mp, tp, mq, tq).sum(new int[] {1, 3});
-                        prod.attach(b);
-                        block.attach(b);
-                        double[] v = ParameterState.toDoubles(block);
-                        for (int i = 0; i < mp; i++) {
-                            for (int j = 0; j < mq; j++) {
-                                out[(first[p] + i) * n + first[q] + j] = v[i * mq + j];
-                                out[(first[q] + j) * n + first[p] + i] = v[i * mq + j];
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        return out;
-    }
-
-    /** @return {@code x} as float64 rows (samples × positions, features) in {@code s} */
-    private static NDArray rows(NDArray x, NDManager s) {
-        NDArray f = x.toType(ai.djl.ndarray.types.DataType.FLOAT64, false);
-        NDArray r = f.reshape(-1, x.getShape().tail());
-        if (f != x) {
-            f.attach(s);
-        }
-        r.attach(s);
-        return r;
+        return layer.built() != null ? layer.built() : PassGram.of(layer.inputs(), layer.deltas(), layer.perPass(), n, m);
     }
 
     /** @return the DDS read used on the Grams */

@@ -284,16 +284,14 @@ public final class ReadContext implements AutoCloseable {
         if (activations != null || !activationPlan().grouped()) {
             return body.apply(capture());
         }
-        try (RecordedActivations alone = RecordedActivations.record(probe(), outputsOf, inputsOf,
-                RecordedActivations.BYTES_PER_PASS, plan.bytesPerSample())) {
+        try (RecordedActivations alone = plan.record(probe(), outputsOf, inputsOf, groupBytes)) {
             return body.apply(alone);
         }
     }
 
     /**
-     * Runs {@code body} on one group of the {@linkplain #activationPlan() plan}: the recording the
-     * reads share when there is one, else the group's own recording (its outputs and the inputs the
-     * plan names), made for {@code body} and freed after it.
+     * {@link #withActivations} on one group of the {@linkplain #activationPlan() plan}: its layers'
+     * outputs and the inputs the plan names.
      *
      * @param <T> what {@code body} returns
      * @param group one of the plan's groups
@@ -301,14 +299,7 @@ public final class ReadContext implements AutoCloseable {
      * @return what {@code body} returned
      */
     <T> T withGroup(List<String> group, Function<RecordedActivations, T> body) {
-        ActivationPlan p = activationPlan();
-        if (activations != null || !p.grouped()) {
-            return body.apply(capture());
-        }
-        try (RecordedActivations recorded = RecordedActivations.record(probe(), new LinkedHashSet<>(group),
-                p.inputsOf(group), RecordedActivations.BYTES_PER_PASS, p.bytesPerSample())) {
-            return body.apply(recorded);
-        }
+        return withActivations(new LinkedHashSet<>(group), activationPlan().inputsOf(group), body);
     }
 
     /**
@@ -316,7 +307,10 @@ public final class ReadContext implements AutoCloseable {
      * captures (not {@linkplain #deferRests() deferred}): when recording every tapped layer would
      * hold more than {@code bytes}, the DDS read records and reads the layers in consecutive groups
      * of at most that much each (a forward pass per group, planned from one sample's), and the
-     * LayerNorm read records the norms' outputs alone. The default, {@link #ONE_RECORDING}, records
+     * LayerNorm read records the norms' outputs alone. A group's forward pass runs over as many
+     * samples as hold at most {@code bytes} of intermediates (one sample's taken as what recording
+     * every layer holds for it, {@link ActivationPlan#bytesPerSample()}): the activation side then
+     * holds at most twice {@code bytes} at any time. The default, {@link #ONE_RECORDING}, records
      * every layer once for all the reads: the fastest, and the most memory held.
      *
      * @param bytes recorded bytes a group holds at most, at least 1, or {@link #ONE_RECORDING}
