@@ -174,30 +174,23 @@ public final class FisherGramRead implements SplitRead {
         }
         FisherPlan.OneSample one = FisherPlan.OneSample.of(probe, paths);
         List<List<String>> groups = one.groups(groupBytes);
+        List<NDArray> params = withGradient(probe); // once: a deep model's parameter list is costly to walk
         if (groups.size() == 1) {
-            return capture(probe, paths, one.samplesPerPass(paths), loss, keep);
+            return capture(probe, paths, one.samplesPerPass(paths), loss, keep, params);
         }
         for (int g = 0; g < groups.size(); g++) {
             boolean last = g == groups.size() - 1;
             Set<String> group = new LinkedHashSet<>(groups.get(g));
             try (NDManager scratch = last ? null : NDManager.newBaseManager()) {
-                Captured c = capture(probe, group, one.samplesPerPass(group), loss, last ? keep : scratch);
+                Captured c = capture(probe, group, one.samplesPerPass(group), loss, last ? keep : scratch, params);
                 c.layers().forEach((path, layer) -> out.put(path, last ? layer : layer.build(n, scratch)));
             }
         }
         return new Captured(out, n);
     }
 
-    /**
-     * The forward and backward pass: every read layer's input and output gradient, copied into
-     * {@code keep} with no autograd history. The model's parameter gradients are restored.
-     *
-     * @param paths the layers (not empty)
-     * @param per samples per pass ({@link FisherPlan.OneSample#samplesPerPass})
-     */
-    private static Captured capture(ModelProbe probe, Set<String> paths, int per, Loss loss, NDManager keep) {
-        int n = probe.samples();
-        Map<String, Layer> out = new LinkedHashMap<>();
+    /** @return the arrays the forward uses for the model's parameters that carry a gradient */
+    private static List<NDArray> withGradient(ModelProbe probe) {
         List<NDArray> params = new ArrayList<>();
         for (Pair<String, Parameter> p : probe.block().getParameters()) {
             // the array the forward uses: a half-precision model's float32 copy carries no gradient
@@ -206,6 +199,21 @@ public final class FisherGramRead implements SplitRead {
                 params.add(a);
             }
         }
+        return params;
+    }
+
+    /**
+     * The forward and backward pass: every read layer's input and output gradient, copied into
+     * {@code keep} with no autograd history. The model's parameter gradients are restored.
+     *
+     * @param paths the layers (not empty)
+     * @param per samples per pass ({@link FisherPlan.OneSample#samplesPerPass})
+     * @param params the model's parameter arrays that carry a gradient ({@link #withGradient})
+     */
+    private static Captured capture(ModelProbe probe, Set<String> paths, int per, Loss loss, NDManager keep,
+            List<NDArray> params) {
+        int n = probe.samples();
+        Map<String, Layer> out = new LinkedHashMap<>();
         // the parameters stop requiring a gradient for the pass: the backward computes only the
         // gradients of the layers' outputs (about half its work on a Linear-heavy model) and
         // leaves the trainer's parameter gradients as they were; on another engine they are
