@@ -16,8 +16,7 @@ import java.util.List;
  * <p>On the replica path a read does not need its copies once they are loaded into the replica:
  * they are {@linkplain #free freed} there, so no read holds a spare set beside the replica, and
  * the worker {@linkplain #prefill makes} a spare set while it is idle, so the next snapshot still
- * copies into memory already faulted in, not on the training thread. On either path the worker
- * makes one before the first snapshot, from the layout {@linkplain #expect expected}.
+ * copies into memory already faulted in, not on the training thread.
  */
 final class CopyPool implements AutoCloseable {
 
@@ -78,18 +77,6 @@ final class CopyPool implements AutoCloseable {
             layout = copies.layout();
         }
         copies.close();
-    }
-
-    /**
-     * Gives the layout {@link #prefill} makes before any set was made (the model's parameters at the
-     * start of training), so that the first snapshot too is copied into memory already faulted in.
-     *
-     * @param first each parameter's shape and type
-     */
-    synchronized void expect(List<StagedParameters.Layout> first) {
-        if (layout.isEmpty()) {
-            layout = List.copyOf(first);
-        }
     }
 
     /**

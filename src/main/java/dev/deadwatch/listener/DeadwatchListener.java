@@ -157,9 +157,7 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
         if (off) {
             return;
         }
-        if (++step == 1) {
-            taker.expectCopies(handover.worker()); // the first snapshot's copies made off the training thread
-        }
+        step++;
         if (scores.onTrainingBatch(t, data, step == 1 || schedule.isSnapshotStep(step))) {
             double[] tr = scores.train();
             metrics.train(tr[0], tr[1]);
@@ -192,7 +190,8 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
             onModel(t0, at, withOrder, wait);
             return;
         }
-        // the training thread only copies the parameters; every read runs on the worker
+        // the training thread only copies the parameters; every read, the Fisher side's forward
+        // and backward included, runs on the worker, on the float64 replica or on the copies
         Optional<StagedParameters> staged = taker.copyParameters();
         if (staged.isEmpty()) {
             nonFinite(taker.firstNonFinite().orElse("?"), t0);
@@ -308,7 +307,8 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
             try {
                 skip("error");
                 log.warn(where, e);
-            } catch (Throwable ignored) { // nothing left to do safely
+            } catch (Throwable ignored) {
+                // nothing left to do safely
             }
         }
     }

@@ -135,18 +135,6 @@ final class ReadWorker {
         this.idle = action;
     }
 
-    /**
-     * Runs the {@linkplain #whenIdle idle action} on the worker now, before any read (what the
-     * first snapshot should find ready); skipped when a read is handed over first.
-     */
-    void idleSoon() {
-        try {
-            executor.execute(this::afterJob);
-        } catch (RejectedExecutionException e) {
-            // busy or stopped: the action runs after the next read instead
-        }
-    }
-
     /** @return whether a snapshot handed over now would be refused (one read running, one waiting) */
     boolean full() {
         return executor.getQueue().remainingCapacity() == 0;

@@ -77,23 +77,6 @@ final class SnapshotTaker implements AutoCloseable {
         this.pool = new CopyPool(manager);
     }
 
-    /**
-     * At the first training step, on the training thread: tells the copy pool the parameters'
-     * layout and has the worker make the first snapshot's set while it is idle, so that the first
-     * snapshot too copies into memory already faulted in. A model with a parameter not initialized
-     * yet keeps the old way (the first snapshot makes its set).
-     *
-     * @param worker the read worker
-     */
-    void expectCopies(ReadWorker worker) {
-        try {
-            pool.expect(StagedParameters.layoutOf(block));
-        } catch (ai.djl.nn.UninitializedParameterException e) {
-            return;
-        }
-        worker.idleSoon();
-    }
-
     /** @return whether the probe batch is known */
     boolean hasProbe() {
         return probes.hasProbe();
@@ -343,14 +326,14 @@ final class SnapshotTaker implements AutoCloseable {
     }
 
     /**
-     * On the worker when it is idle: makes the spare copies the next snapshot is copied into
-     * ({@link CopyPool#prefill}), their memory faulted in here, not on the training thread. Before
-     * the first snapshot on either path; then on the replica path, which frees a read's copies
-     * once loaded (without a replica the copies a read gave back are kept already, and nothing is
-     * made while one is kept).
+     * On the worker when it is idle: on the replica path, makes the spare copies the next snapshot
+     * is copied into ({@link CopyPool#prefill}), their memory faulted in here, not on the training
+     * thread; without a replica the copies a read gave back are kept already.
      */
     void whenIdle() {
-        pool.prefill();
+        if (settings.replica()) {
+            pool.prefill();
+        }
     }
 
     @Override

@@ -57,19 +57,6 @@ record StagedParameters(NDManager manager, List<NDArray> arrays) implements Auto
     record Layout(Shape shape, DataType type) {
     }
 
-    /**
-     * @param block the model's block, initialized
-     * @return the shape and type of each of its parameters, in order: the layout {@link #of} copies
-     */
-    static List<Layout> layoutOf(Block block) {
-        List<Layout> out = new ArrayList<>();
-        for (Pair<String, Parameter> p : block.getParameters()) {
-            NDArray a = p.getValue().getArray();
-            out.add(new Layout(a.getShape(), a.getDataType()));
-        }
-        return List.copyOf(out);
-    }
-
     /** @return each array's shape and type, in order */
     List<Layout> layout() {
         return arrays.stream().map(a -> new Layout(a.getShape(), a.getDataType())).toList();

@@ -124,24 +124,4 @@ class CopyPoolTest {
             assertThat(pool.prefill()).as("a closed pool makes nothing, though it knows the layout").isFalse();
         }
     }
-
-    @Test
-    void theExpectedLayoutLetsTheFirstSnapshotBeCopiedIntoASetMadeBeforeIt() {
-        try (NDManager m = NDManager.newBaseManager(); CopyPool pool = new CopyPool(m)) {
-            Block b = mlp(6);
-            b.initialize(m, DataType.FLOAT32, new Shape(2, 4));
-            pool.expect(StagedParameters.layoutOf(b));
-            assertThat(pool.prefill()).as("made from the expected layout, before any copy").isTrue();
-            StagedParameters first = pool.copy(b);
-            assertThat(pool.reused()).as("the first snapshot refills the prefilled set").isEqualTo(1);
-            assertThat(values(first.arrays())).isDeepEqualTo(parameters(b));
-            Block other = mlp(9);
-            other.initialize(m, DataType.FLOAT32, new Shape(2, 4));
-            pool.expect(StagedParameters.layoutOf(other));
-            pool.free(first);
-            assertThat(pool.prefill()).isTrue();
-            assertThat(pool.copy(b).arrays().get(0).getShape()).as("a later expectation changes nothing once sets were made")
-                    .isEqualTo(new Shape(6, 4));
-        }
-    }
 }
