@@ -41,8 +41,9 @@ public final class ReadSuite {
      * training thread ({@link #withActivationGroups}). On the MiniLM-size encoder in float64 on the
      * replica (16 × 64 tokens) one recording of every layer holds about 340 MB: in groups of this
      * size (four) the DDS read's part of a read peaked 290 MB lower (240 MB above what the read
-     * started with, against 530), below the Fisher side's capture, for 1.7 s more (a forward pass
-     * per group, and one for the LayerNorm read's norms).
+     * started with, against 530), below the Fisher side's capture, for about 1 s more of the whole
+     * read (8.1 s against 7.0 s on a quiet machine: a forward pass per group, and one for the
+     * LayerNorm read's norms).
      */
     public static final long LIVE_ACTIVATION_GROUP_BYTES = 96L << 20;
 

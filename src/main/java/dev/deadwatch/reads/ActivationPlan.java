@@ -28,14 +28,14 @@ import java.util.function.Predicate;
 final class ActivationPlan {
 
     private final List<List<String>> groups;
-    private final Map<String, Set<String>> inputsOf;
+    private final Set<String> needsInput;
     private final long bytesPerSample;
     private final Map<String, String> producers;
 
-    private ActivationPlan(List<List<String>> groups, Map<String, Set<String>> inputsOf, long bytesPerSample,
+    private ActivationPlan(List<List<String>> groups, Set<String> needsInput, long bytesPerSample,
             Map<String, String> producers) {
         this.groups = groups;
-        this.inputsOf = inputsOf;
+        this.needsInput = needsInput;
         this.bytesPerSample = bytesPerSample;
         this.producers = producers;
     }
@@ -49,7 +49,7 @@ final class ActivationPlan {
      */
     static ActivationPlan whole(List<String> layers, RecordedActivations recorded) {
         List<String> all = List.copyOf(layers);
-        return new ActivationPlan(List.of(all), Map.of(), 0, producers(all, recorded.outputs(), recorded.inputs()));
+        return new ActivationPlan(List.of(all), Set.of(), 0, producers(all, recorded.outputs(), recorded.inputs()));
     }
 
     /**
@@ -75,20 +75,15 @@ final class ActivationPlan {
             Map<String, List<NDArray>> outputs = one.session().outputs();
             Map<String, List<NDArray>> inputs = one.session().inputs();
             List<List<String>> groups = new ArrayList<>();
-            Map<String, Set<String>> groupInputs = new HashMap<>();
             List<String> group = new ArrayList<>();
             Set<NDArray> held = Collections.newSetFromMap(new IdentityHashMap<>());
-            Set<NDArray> all = Collections.newSetFromMap(new IdentityHashMap<>());
             long bytes = 0;
-            long total = 0;
             for (String layer : layers) {
                 List<NDArray> arrays = new ArrayList<>(outputs.getOrDefault(layer, List.of()));
                 arrays.addAll(inputs.getOrDefault(layer, List.of()));
-                total += newBytes(arrays, all);
-                all.addAll(arrays);
                 long added = newBytes(arrays, held);
                 if (!group.isEmpty() && (bytes + added) * n > groupBytes) {
-                    close(group, ins, groups, groupInputs);
+                    groups.add(List.copyOf(group));
                     group = new ArrayList<>();
                     held.clear();
                     bytes = 0;
@@ -98,8 +93,11 @@ final class ActivationPlan {
                 held.addAll(arrays);
                 bytes += added;
             }
-            close(group, ins, groups, groupInputs);
-            return new ActivationPlan(List.copyOf(groups), groupInputs, total, producers(layers, outputs, inputs));
+            if (!group.isEmpty()) {
+                groups.add(List.copyOf(group));
+            }
+            return new ActivationPlan(List.copyOf(groups), Collections.unmodifiableSet(ins),
+                    RecordedActivations.recordedBytes(one.session()), producers(layers, outputs, inputs));
         }
     }
 
@@ -113,18 +111,6 @@ final class ActivationPlan {
             }
         }
         return b;
-    }
-
-    private static void close(List<String> group, Set<String> ins, List<List<String>> groups,
-            Map<String, Set<String>> groupInputs) {
-        if (group.isEmpty()) {
-            return;
-        }
-        String first = group.get(0);
-        Set<String> in = new LinkedHashSet<>(group);
-        in.retainAll(ins);
-        groups.add(List.copyOf(group));
-        groupInputs.put(first, Collections.unmodifiableSet(in));
     }
 
     /**
@@ -163,7 +149,9 @@ final class ActivationPlan {
      * @return the layers of it whose input is recorded with their outputs
      */
     Set<String> inputsOf(List<String> group) {
-        return inputsOf.getOrDefault(group.get(0), Set.of());
+        Set<String> in = new LinkedHashSet<>(group);
+        in.retainAll(needsInput);
+        return in;
     }
 
     /**

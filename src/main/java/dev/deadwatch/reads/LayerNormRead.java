@@ -62,13 +62,19 @@ public final class LayerNormRead implements SplitRead {
     /** Applies when some tapped layer has a {@code gamma} and is not a BatchNorm. */
     @Override
     public boolean appliesTo(ReadContext ctx) {
+        return !norms(ctx).isEmpty();
+    }
+
+    /** @return the tapped layers with a {@code gamma} that are not BatchNorms, in layer order */
+    private static Set<String> norms(ReadContext ctx) {
+        Set<String> out = new LinkedHashSet<>();
         for (String layer : ctx.layers()) {
             Block b = ctx.paths().blockAt(layer);
             if (!(b instanceof BatchNorm) && ParameterState.parameter(b, "gamma") != null) {
-                return true;
+                out.add(layer);
             }
         }
-        return false;
+        return out;
     }
 
     @Override
@@ -92,30 +98,21 @@ public final class LayerNormRead implements SplitRead {
             List<Norm> norms = norms(ctx, ctx.activations().outputs());
             return c -> finish(c, norms, c.scratch());
         }
-        return c -> {
-            Set<String> paths = new LinkedHashSet<>();
-            for (String layer : c.layers()) {
-                Block b = c.paths().blockAt(layer);
-                if (!(b instanceof BatchNorm) && ParameterState.parameter(b, "gamma") != null) {
-                    paths.add(layer);
-                }
-            }
-            c.withActivations(paths, Set.of(), taps -> {
-                finish(c, norms(c, taps.outputs()), taps.manager());
-                return null;
-            });
-        };
+        return c -> c.withActivations(norms(c), Set.of(), taps -> {
+            finish(c, norms(c, taps.outputs()), taps.manager());
+            return null;
+        });
     }
 
     /** @return the norms among the recorded layers, in layer order, failures included */
     private List<Norm> norms(ReadContext ctx, Map<String, List<NDArray>> outputs) {
         List<Norm> norms = new ArrayList<>();
-        for (String layer : ctx.layers()) {
-            Block b = ctx.paths().blockAt(layer);
-            Parameter gamma = ParameterState.parameter(b, "gamma");
-            if (gamma == null || b instanceof BatchNorm || !outputs.containsKey(layer)) {
+        for (String layer : norms(ctx)) {
+            if (!outputs.containsKey(layer)) {
                 continue;
             }
+            Block b = ctx.paths().blockAt(layer);
+            Parameter gamma = ParameterState.parameter(b, "gamma");
             try {
                 List<NDArray> calls = outputs.get(layer);
                 long width = calls.get(0).getShape().tail();

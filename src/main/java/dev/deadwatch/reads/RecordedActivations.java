@@ -71,7 +71,7 @@ public final class RecordedActivations implements AutoCloseable {
      */
     static RecordedActivations record(ModelProbe probe, Set<String> outputsOf, Set<String> inputsOf,
             long bytesPerPass) {
-        if (bytesPerPass < 1) {
+        if (bytesPerPass < 1) { // before the sizing pass
             throw new IllegalArgumentException("bytesPerPass must be >= 1, got " + bytesPerPass);
         }
         long perSample = 0;
@@ -122,7 +122,8 @@ public final class RecordedActivations implements AutoCloseable {
         }
     }
 
-    private static long recordedBytes(TapSession session) {
+    /** @return the bytes of the distinct arrays a session recorded (an array both output and input counts once) */
+    static long recordedBytes(TapSession session) {
         Set<NDArray> seen = Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         long bytes = 0;
         for (Map<String, List<NDArray>> m : List.of(session.outputs(), session.inputs())) {
