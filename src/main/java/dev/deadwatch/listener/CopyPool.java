@@ -9,14 +9,15 @@ import java.util.List;
 /**
  * Keeps the parameters' copies of past snapshots for the next ones. Copying into arrays that
  * already exist costs the training thread a memory copy; making new ones costs it the page faults
- * of fresh native memory as well, about ten times as long (90 MB of parameters: about 0.1 s
- * against 0.01 s). At most two snapshots' copies are in use at a time (one read, one waiting),
+ * of fresh native memory as well, three to five times as long (90 MB of parameters: 0.03 to 0.05 s
+ * against 0.011 s). At most two snapshots' copies are in use at a time (one read, one waiting),
  * so at most {@link #KEPT} are kept. Taken on the training thread, given back on the worker.
  *
- * <p>On the replica path a read does not need its copies once they are loaded into the replica:
- * they are {@linkplain #free freed} there, so no read holds a spare set beside the replica, and
- * the worker {@linkplain #prefill makes} a spare set while it is idle, so the next snapshot still
- * copies into memory already faulted in, not on the training thread.
+ * <p>The worker {@linkplain #prefill makes} a spare set, its memory faulted in there, where the
+ * training thread would otherwise make one: without a replica before a read when no other
+ * snapshot waits (the next snapshot comes while this one is read), on the replica path while it is
+ * idle. There a read does not need its copies once they are loaded into the replica: they are
+ * {@linkplain #free freed}, so no read holds a spare set beside the replica.
  */
 final class CopyPool implements AutoCloseable {
 

@@ -25,13 +25,12 @@ import org.slf4j.LoggerFactory;
  * the series of {@code docs/metrics.md}, and confirms regime changes.
  *
  * <p>The training thread only copies the parameters ({@link SnapshotTaker}); a background worker
- * ({@link ReadWorker}) runs the reads on a float64 replica (with a block factory) or in float32 on
- * the model's own blocks with the copies bound in their place ({@code optReadOnCopies}). A model
- * read on itself instead runs what needs the model (forward and backward passes, the order read)
- * on the training thread between steps, every perturbation undone bit-exactly, and the rest on the
- * worker ({@link PendingReads}). {@link ReadSchedule} keeps reads within the budget,
- * {@link ReportPublisher} publishes them, {@link TrainingScores} samples loss and accuracy,
- * {@link SnapshotFiles} writes the snapshots; the worker's reads record a large model's activations in groups.
+ * ({@link ReadWorker}) checks the copies finite and reads them, on a float64 replica (with a block
+ * factory) or in float32 on the model's own blocks with the copies bound in place. A model read on
+ * itself instead runs what needs the model (forward and backward passes, the order read) on the
+ * training thread between steps, every perturbation undone bit-exactly, and the rest on the worker
+ * ({@link PendingReads}). {@link ReadSchedule} keeps reads within the budget, {@link ReportPublisher}
+ * publishes them, {@link TrainingScores} samples loss and accuracy, {@link SnapshotFiles} writes them.
  *
  * <p>Never throws into DJL: every callback catches, counts {@code reads_skipped_total{reason=error}}
  * and logs once per cause. A monitor that cannot start (its run already in a shared registry, say)
@@ -143,7 +142,7 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
         publisher = new ReportPublisher(metrics, settings, log);
         files = SnapshotFiles.of(settings, runId, model, t.getLoss(), metrics, log);
         handover = new Handover(ReadWorker.forTraining(schedule.budgeted(), settings.trimNativeMemory()), schedule, metrics);
-        handover.worker().whenIdle(taker::whenIdle);
+        handover.worker().whenIdle(taker::beforeRead, taker::whenIdle);
         schedule.start();
         off = false;
     }
@@ -190,26 +189,22 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
             onModel(t0, at, withOrder, wait);
             return;
         }
-        // the training thread only copies the parameters; every read, the Fisher side's forward
-        // and backward included, runs on the worker, on the float64 replica or on the copies
-        Optional<StagedParameters> staged = taker.copyParameters();
-        if (staged.isEmpty()) {
-            nonFinite(taker.firstNonFinite().orElse("?"), t0);
-            return;
-        }
+        // the training thread only copies the parameters; the worker checks them finite and runs every
+        // read, the Fisher side's forward and backward included, on the float64 replica or on the copies
+        StagedParameters staged = taker.copyParameters();
         taker.publishPrecision(metrics); // deadwatch_info and each layer's precision tell the truth
         double[] sc = scores.all();
         byte[] parameters;
         try {
             parameters = settings.replica() ? null : files.parametersOf(trainer.getModel().getBlock()); // as copied
         } catch (RuntimeException e) {
-            taker.discard(staged.get());
+            taker.discard(staged);
             throw e;
         }
         long held = handover.pause(t0);
-        Runnable job = () -> guard("read", () -> analyse(at, staged.get(), withOrder, sc, held, parameters));
+        Runnable job = () -> guard("read", () -> analyse(at, staged, withOrder, sc, held, parameters));
         if (!handover.hand(job, wait, !finalRead)) {
-            taker.discard(staged.get());
+            taker.discard(staged);
         }
     }
 
@@ -221,7 +216,8 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
     private void onModel(long t0, long at, boolean withOrder, boolean wait) {
         Optional<String> nonFinite = taker.firstNonFinite();
         if (nonFinite.isPresent()) {
-            nonFinite(nonFinite.get(), t0);
+            nonFinite(nonFinite.get(), at);
+            handover.pause(t0);
             return;
         }
         taker.publishPrecision(metrics);
@@ -258,11 +254,10 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
     }
 
     /** A snapshot of a model that is not finite: counted, and said once, naming the first such parameter. */
-    private void nonFinite(String parameter, long t0) {
+    private void nonFinite(String parameter, long at) {
         skip("nonfinite");
         log.once("nonfinite", "deadwatch: parameter {} of the model is not finite at step {}: its snapshots are not"
-                + " read (counted as reads_skipped_total{reason=\"nonfinite\"}) until it is", parameter, step);
-        handover.pause(t0);
+                + " read (counted as reads_skipped_total{reason=\"nonfinite\"}) until it is", parameter, at);
     }
 
     // ------------------------------------------------------------------ read worker
@@ -274,6 +269,11 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
     private void analyse(long at, StagedParameters staged, boolean withOrder, double[] sc, long held,
             byte[] parameters) throws IOException {
         long t0 = ReadWorker.clock();
+        Optional<String> nonFinite = taker.nonFiniteCopy(staged); // given back if so
+        if (nonFinite.isPresent()) {
+            nonFinite(nonFinite.get(), at);
+            return;
+        }
         boolean copies = !settings.replica();
         ModelProbe on = copies ? taker.onCopies(staged) : taker.onReplica(staged); // each keeps staged on failure
         ReadReport report;

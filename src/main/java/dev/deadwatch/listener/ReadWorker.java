@@ -42,7 +42,8 @@ final class ReadWorker {
     private final ThreadPoolExecutor executor;
     private final double charge;
     private final boolean trim;
-    /** Run on the worker after a job when no other waits ({@link #whenIdle}). */
+    /** Run on the worker before and after a job when no other waits ({@link #whenIdle}). */
+    private volatile Runnable before = () -> { };
     private volatile Runnable idle = () -> { };
 
     /**
@@ -127,12 +128,15 @@ final class ReadWorker {
     }
 
     /**
-     * @param action run on the worker after a job, once the C heap is trimmed, when no other job
+     * @param beforeJob run on the worker before a job when no other waits (what the next snapshot
+     *     should find ready while this one is read)
+     * @param afterJob run on the worker after a job, once the C heap is trimmed, when no other job
      *     waits (what a read must not hold but the next snapshot should find ready); a failure of
-     *     it is logged and costs nothing else
+     *     either is logged and costs nothing else
      */
-    void whenIdle(Runnable action) {
-        this.idle = action;
+    void whenIdle(Runnable beforeJob, Runnable afterJob) {
+        this.before = beforeJob;
+        this.idle = afterJob;
     }
 
     /** @return whether a snapshot handed over now would be refused (one read running, one waiting) */
@@ -156,6 +160,7 @@ final class ReadWorker {
     boolean submit(Runnable read, boolean wait) throws InterruptedException {
         Runnable job = () -> {
             try {
+                whenNothingWaits(before, "before");
                 read.run();
             } finally {
                 betweenReads(); // what the snapshot's reads freed, before training's next steps
@@ -175,13 +180,17 @@ final class ReadWorker {
     }
 
     private void afterJob() {
+        whenNothingWaits(idle, "after");
+    }
+
+    private void whenNothingWaits(Runnable action, String when) {
         if (!executor.getQueue().isEmpty()) {
             return;
         }
         try {
-            idle.run();
+            action.run();
         } catch (RuntimeException e) {
-            LOG.warn("deadwatch: after a read: {}", e.toString());
+            LOG.warn("deadwatch: {} a read: {}", when, e.toString());
         }
     }
 

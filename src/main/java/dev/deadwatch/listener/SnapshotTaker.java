@@ -99,9 +99,32 @@ final class SnapshotTaker implements AutoCloseable {
 
     /** @return the first parameter of the model that is not finite (one reduction per tensor), if any */
     Optional<String> firstNonFinite() {
+        var params = block.getParameters();
+        int at = firstNonFinite(params.values().stream().map(Parameter::getArray).toList());
+        return at < 0 ? Optional.empty() : Optional.of(params.get(at).getKey());
+    }
+
+    /**
+     * On the worker: whether a snapshot's copies are finite, checked there rather than on the
+     * training thread before they are made.
+     *
+     * @param staged from {@link #copyParameters()}, {@linkplain #discard given back} when one is not finite
+     * @return the model's parameter whose copy is first not finite, if any
+     */
+    Optional<String> nonFiniteCopy(StagedParameters staged) {
+        int at = firstNonFinite(staged.arrays());
+        if (at < 0) {
+            return Optional.empty();
+        }
+        discard(staged);
+        return Optional.of(block.getParameters().keys().get(at));
+    }
+
+    /** @return the index of the first array with a value that is not finite, -1 if none */
+    private int firstNonFinite(List<NDArray> arrays) {
         try (NDManager s = manager.newSubManager()) {
-            for (Pair<String, Parameter> p : block.getParameters()) {
-                NDArray a = p.getValue().getArray();
+            for (int i = 0; i < arrays.size(); i++) {
+                NDArray a = arrays.get(i);
                 if (ParameterState.isNarrowFloat(a.getDataType())) {
                     a = a.toType(DataType.FLOAT32, false); // a float16 sum overflows past 65504
                     a.attach(s);
@@ -109,11 +132,11 @@ final class SnapshotTaker implements AutoCloseable {
                 NDArray sum = a.sum();
                 sum.attach(s);
                 if (!Double.isFinite(ParameterState.toDoubles(sum)[0])) {
-                    return Optional.of(p.getKey());
+                    return i;
                 }
             }
         }
-        return Optional.empty();
+        return -1;
     }
 
     /**
@@ -212,15 +235,12 @@ final class SnapshotTaker implements AutoCloseable {
     /**
      * Copies every parameter for the replica or the reads on copies, in the model's own type and
      * in native memory (one copy of the model's parameters, freed as soon as the worker has loaded
-     * them into the replica or read them), building the replica the first time.
+     * them into the replica or read them), building the replica the first time. Whether they are
+     * finite is for the worker to check ({@link #firstNonFinite(StagedParameters)}).
      *
-     * @return the copies in {@code block.getParameters()} order, or empty when one is not finite
-     *     ({@link #firstNonFinite()} names it)
+     * @return the copies in {@code block.getParameters()} order
      */
-    Optional<StagedParameters> copyParameters() {
-        if (firstNonFinite().isPresent()) {
-            return Optional.empty();
-        }
+    StagedParameters copyParameters() {
         StagedParameters staged = pool.copy(block);
         if (replica == null && settings.replica()) { // built here: it reads the model's parameters once
             try {
@@ -230,7 +250,7 @@ final class SnapshotTaker implements AutoCloseable {
                 throw e;
             }
         }
-        return Optional.of(staged);
+        return staged;
     }
 
     /**
@@ -323,6 +343,18 @@ final class SnapshotTaker implements AutoCloseable {
             pool.free(staged); // the replica holds the values: a read holds no copy beside it
         }
         return replicaProbe;
+    }
+
+    /**
+     * On the worker before a read when no other snapshot waits: on copies, makes the spare set the
+     * next snapshot is copied into while this one is read ({@link CopyPool#prefill}), its memory
+     * faulted in here rather than on the training thread. Two sets at most, as when that snapshot
+     * made it; the replica path holds no spare beside a read.
+     */
+    void beforeRead() {
+        if (Boolean.TRUE.equals(onCopies)) {
+            pool.prefill();
+        }
     }
 
     /**

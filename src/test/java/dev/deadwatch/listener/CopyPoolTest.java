@@ -124,4 +124,63 @@ class CopyPoolTest {
             assertThat(pool.prefill()).as("a closed pool makes nothing, though it knows the layout").isFalse();
         }
     }
+    /** A block holding the given arrays as its parameters, as they are (views included). */
+    private static final class Holding extends ai.djl.nn.AbstractBlock {
+        Holding(NDArray... arrays) {
+            for (int i = 0; i < arrays.length; i++) {
+                addParameter(Parameter.builder().setName("p" + i).setType(Parameter.Type.WEIGHT).build())
+                        .setArray(arrays[i]);
+            }
+        }
+
+        @Override
+        protected ai.djl.ndarray.NDList forwardInternal(ai.djl.training.ParameterStore store,
+                ai.djl.ndarray.NDList inputs, boolean training, ai.djl.util.PairList<String, Object> params) {
+            return inputs;
+        }
+
+        @Override
+        public Shape[] getOutputShapes(Shape[] inputShapes) {
+            return inputShapes;
+        }
+    }
+
+    /**
+     * On PyTorch every parameter is copied by a memory copy into the copy's own memory: a transposed
+     * view (not contiguous: its elements in logical order), a scalar and a float16 array all arrive
+     * exact, at the first snapshot and refilled at the next, and the contiguous copy PyTorch makes of
+     * the view is freed, not left in the parameter's manager.
+     */
+    @Test
+    void aViewAScalarAndAFloat16ParameterAreCopiedExactlyByMemoryCopyLeavingNothingBehind() {
+        try (NDManager m = NDManager.newBaseManager(); NDManager owner = NDManager.newBaseManager();
+                CopyPool pool = new CopyPool(m)) {
+            NDArray base = owner.arange(6f).reshape(2, 3);
+            NDArray transposed = base.transpose(); // 3 x 2, strides of the 2 x 3
+            NDArray scalar = owner.create(7.25f);
+            NDArray half = owner.create(new float[] {1.5f, -2f, 60000f}).toType(DataType.FLOAT16, false);
+            Block b = new Holding(transposed, scalar, half);
+            int before = owner.getManagedArrays().size();
+
+            StagedParameters first = pool.copy(b);
+            assertThat(first.targets()).as("every copy written by memory copy").doesNotContainNull();
+            assertThat(first.arrays().get(0).toFloatArray()).containsExactly(0f, 3f, 1f, 4f, 2f, 5f);
+            assertThat(first.arrays().get(0).getShape()).isEqualTo(new Shape(3, 2));
+            assertThat(first.arrays().get(1).toFloatArray()).containsExactly(7.25f);
+            assertThat(first.arrays().get(1).getShape().dimension()).isZero();
+            assertThat(first.arrays().get(2).getDataType()).isEqualTo(DataType.FLOAT16);
+            assertThat(first.arrays().get(2).toType(DataType.FLOAT32, false).toFloatArray())
+                    .containsExactly(1.5f, -2f, 60000f);
+
+            base.addi(10f); // training moves on: the view follows its base
+            scalar.addi(1f);
+            pool.giveBack(first);
+            StagedParameters second = pool.copy(b);
+            assertThat(pool.reused()).isEqualTo(1);
+            assertThat(second.arrays().get(0).toFloatArray()).containsExactly(10f, 13f, 11f, 14f, 12f, 15f);
+            assertThat(second.arrays().get(1).toFloatArray()).containsExactly(8.25f);
+            assertThat(owner.getManagedArrays()).as("nothing left in the parameters' manager").hasSize(before);
+            pool.giveBack(second);
+        }
+    }
 }

@@ -88,7 +88,10 @@ class HalfPrecisionModelTest {
                 .isEqualTo(arrays.atFirst);
     }
 
-    /** A float16 parameter whose sum passes float16's largest value (65504) is finite all the same. */
+    /**
+     * A float16 parameter whose sum passes float16's largest value (65504) is finite all the same,
+     * on the model (the training thread's check) and in a snapshot's copies (the worker's).
+     */
     @Test
     void aFloat16ModelWhoseParameterSumsPastTheFloat16RangeIsFinite() {
         try (NDManager m = NDManager.newBaseManager()) {
@@ -99,8 +102,15 @@ class HalfPrecisionModelTest {
             try (SnapshotTaker taker = new SnapshotTaker(DeadwatchListener.builder().settings(), block,
                     Loss.softmaxCrossEntropyLoss())) {
                 assertThat(taker.firstNonFinite()).isEmpty();
+                StagedParameters finite = taker.copyParameters();
+                assertThat(taker.nonFiniteCopy(finite)).isEmpty();
+                assertThat(finite.arrays().get(2).isReleased()).as("kept by the caller").isFalse();
+                taker.discard(finite);
                 set(w, "0, 3", Float.POSITIVE_INFINITY);
                 assertThat(taker.firstNonFinite()).contains(block.getParameters().get(2).getKey());
+                StagedParameters copies = taker.copyParameters();
+                assertThat(copies.arrays().get(2).getDataType()).isEqualTo(DataType.FLOAT16);
+                assertThat(taker.nonFiniteCopy(copies)).contains(block.getParameters().get(2).getKey());
             }
         }
     }

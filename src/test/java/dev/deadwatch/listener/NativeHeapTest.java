@@ -86,17 +86,20 @@ class NativeHeapTest {
         }
     }
     @Test
-    void theIdleActionRunsAfterAJobOnlyWhenNoOtherWaitsAndItsFailureStopsNothing() throws Exception {
+    void theIdleActionsRunBeforeAndAfterAJobOnlyWhenNoOtherWaitsAndTheirFailureStopsNothing() throws Exception {
         ReadWorker worker = new ReadWorker(false, 1, false);
         java.util.List<String> ran = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
         java.util.concurrent.BlockingQueue<String> idle = new java.util.concurrent.LinkedBlockingQueue<>();
         try {
-            worker.whenIdle(() -> {
+            java.util.List<String> before = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+            worker.whenIdle(() -> before.add("before " + ran.size()), () -> {
                 idle.add("after " + ran.get(ran.size() - 1));
                 throw new IllegalStateException("an idle action that fails");
             });
             java.util.concurrent.CountDownLatch hold = new java.util.concurrent.CountDownLatch(1);
+            java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(1);
             assertThat(worker.submit(() -> {
+                started.countDown();
                 try {
                     hold.await();
                 } catch (InterruptedException e) {
@@ -104,6 +107,7 @@ class NativeHeapTest {
                 }
                 ran.add("first");
             }, true)).isTrue();
+            assertThat(started.await(1, java.util.concurrent.TimeUnit.MINUTES)).isTrue();
             assertThat(worker.submit(() -> ran.add("second"), true)).isTrue(); // waits behind the first
             hold.countDown();
             assertThat(idle.poll(1, java.util.concurrent.TimeUnit.MINUTES)).as("not after the first: the second waited")
@@ -111,6 +115,8 @@ class NativeHeapTest {
             assertThat(worker.submit(() -> ran.add("third"), true)).as("the failed idle action stopped nothing").isTrue();
             assertThat(idle.poll(1, java.util.concurrent.TimeUnit.MINUTES)).isEqualTo("after third");
             assertThat(ran).containsExactly("first", "second", "third");
+            // each started with none waiting (the second was handed over once the first had started)
+            assertThat(before).containsExactly("before 0", "before 1", "before 2");
         } finally {
             worker.drain();
         }

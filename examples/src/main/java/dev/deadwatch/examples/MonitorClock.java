@@ -31,6 +31,52 @@ final class MonitorClock {
     };
 
     /**
+     * Records a step as the listeners would.
+     *
+     * @param startNanos when its {@code onTrainingBatch} began
+     * @param monitorNanos the monitor's time in it
+     */
+    void step(long startNanos, long monitorNanos) {
+        starts.add(startNanos);
+        nanos.add(monitorNanos);
+    }
+
+    /**
+     * @param step a step (from 1)
+     * @return the monitor's time in that step (s), NaN if there was none
+     */
+    double secondsAt(int step) {
+        return step >= 1 && step <= nanos.size() ? nanos.get(step - 1) / 1e9 : Double.NaN;
+    }
+
+    /**
+     * @param step a step (from 1)
+     * @return the monitor's time in that step over the step's length, from its
+     *     {@code onTrainingBatch} to the next (which the time is part of); NaN for the last step
+     */
+    double shareOf(int step) {
+        if (step < 1 || step >= starts.size() || step > nanos.size()) {
+            return Double.NaN;
+        }
+        return (double) nanos.get(step - 1) / (starts.get(step) - starts.get(step - 1));
+    }
+
+    /**
+     * @param step a step (from 1) left out
+     * @return the largest {@link #shareOf} over every step but {@code step} and the last, NaN if none
+     */
+    double worstShareExcept(int step) {
+        double worst = Double.NaN;
+        for (int i = 1; i < starts.size(); i++) {
+            if (i != step) {
+                double share = shareOf(i);
+                worst = Double.isNaN(worst) || share > worst ? share : worst;
+            }
+        }
+        return worst;
+    }
+
+    /**
      * @return the median time from one step's {@code onTrainingBatch} to the next's (s): a training
      *     step, pauses included where they fall, NaN with fewer than two steps
      */

@@ -79,10 +79,13 @@ final class PauseMemoryBench {
                 + " | the capture (s) | the rest (s) | read on the model itself, no budget:"
                 + " `deadwatch_training_pause_seconds` mean / max (s) | read on copies (the default), no budget: pause"
                 + " mean / max (s) | on copies: snapshots read / dropped busy | a training step on copies, median (s) |"
-                + " the longest pause on copies over a step | on copies, default budget: pause mean / max (s) | its share"
-                + " of wall time | the monitor's whole time on the training thread, the first snapshot's step excepted"
-                + " (what the budget governs), over wall time | snapshots read |\n"
-                + "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+                + " on copies, no budget: the monitor's longest time in a step over that step, the first snapshot's"
+                + " step excepted | the first snapshot's step (one-time: the probe bound, one forward to check the"
+                + " parameters are taken from the store, the first set of copies): the monitor's time (s), over its"
+                + " step | on copies, default budget: pause mean / max (s) | the longest over its step, the first"
+                + " snapshot's excepted | its share of wall time | the monitor's whole time on the training thread, the"
+                + " first snapshot's step excepted (what the budget governs), over wall time | snapshots read |\n"
+                + "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (MiniEncoder.Size s : List.of(MiniEncoder.Size.SMALL, MINILM)) {
             pauses(md, s);
         }
@@ -103,7 +106,7 @@ final class PauseMemoryBench {
     }
 
     /** What the MiniLM-size rows measured, for the goals. */
-    private final double[] minilm = new double[14];
+    private final double[] minilm = new double[18];
 
     /**
      * Issue 14 item 4's goals on the MiniLM-size encoder: this run's numbers against the same
@@ -119,18 +122,20 @@ final class PauseMemoryBench {
                 + " of the activations, %.2f s in the live monitor's groups of layers | %s |%n", minilm[0], minilm[12],
                 minilm[13], minilm[0] <= 10 && minilm[13] <= 10 ? "met" : minilm[0] <= 10
                         ? "met on the model; not on the replica as the live monitor reads it" : "not met"));
-        boolean perStep = minilm[10] <= DEFAULT_BUDGET * minilm[11];
+        boolean perStep = minilm[14] <= DEFAULT_BUDGET && minilm[17] <= DEFAULT_BUDGET;
+        boolean share = minilm[8] <= DEFAULT_BUDGET && minilm[10] < 1 && minilm[15] < 1;
         md.append(String.format(Locale.ROOT, "| 2. no read holds training for seconds; the pauses within the budget (5%%"
                 + " of wall time, and of the step a pause falls in) | every read on the training thread; capture 0.54 s;"
                 + " pause mean / max 0.58 / 0.67 s with no budget | read on the model itself: capture %.2f s, pause mean /"
                 + " max %.2f / %.2f s with no budget. Read on copies (the default): pause mean / max %.3f / %.3f s with"
-                + " no budget, the longest %.1f%% of a %.3f s step; with the default budget %.3f / %.3f s, %.1f%% of"
-                + " wall time (the monitor's time on the training thread %.1f%%, the first snapshot excepted as the"
-                + " budget does) | %s |%n",
-                minilm[1], minilm[2], minilm[3], minilm[9], minilm[10], 100 * minilm[10] / minilm[11], minilm[11],
-                minilm[4], minilm[5], 100 * minilm[6], 100 * minilm[8],
-                minilm[8] <= DEFAULT_BUDGET && minilm[10] < 1 && perStep ? "met: the share and every pause within 5%"
-                        : minilm[8] <= DEFAULT_BUDGET && minilm[10] < 1 ? "the share met; a pause within 5% of its step: not met"
+                + " no budget; the monitor's longest time in a step %.1f%% of that step with no budget, %.1f%% under the"
+                + " default budget, the first snapshot's step excepted as the budget excepts it (that step's one-time"
+                + " set-up %.3f s, %.1f%% of it); with the default budget pause mean / max %.3f / %.3f s, %.1f%% of wall"
+                + " time (the monitor's time on the training thread %.1f%%, the first snapshot excepted) | %s |%n",
+                minilm[1], minilm[2], minilm[3], minilm[9], minilm[10], 100 * minilm[14], 100 * minilm[17], minilm[15],
+                100 * minilm[16], minilm[4], minilm[5], 100 * minilm[6], 100 * minilm[8],
+                share && perStep ? "met: the share, and every step's pause within 5% of that step but the first"
+                        + " snapshot's one-time set-up" : share ? "the share met; a pause within 5% of its step: not met"
                         : "not met"));
         md.append(String.format(Locale.ROOT, "| 3. peak RSS with the float64 replica ≤ 1.5 × without | %s | %.2f × with"
                 + " glibc; %.2f × with the best allocator of the table; the Java heap aside (its resident pages: %d MB"
@@ -232,13 +237,14 @@ final class PauseMemoryBench {
             System.arraycopy(v, 0, minilm, 0, v.length);
             minilm[8] = budgeted[5]; // slot 7 is the memory table's
             minilm[9] = free[0];
-            minilm[10] = free[1];
-            minilm[11] = free[6];
+            minilm[10] = free[1]; // slot 11 is free
+            System.arraycopy(new double[] {free[7], free[8], free[9], budgeted[7]}, 0, minilm, 14, 4);
         }
         md.append(String.format(Locale.ROOT, "| %s | %,d | %s | %s | %s | %.3f / %.3f | %.3f / %.3f | %.0f / %.0f | %.3f |"
-                + " %.1f%% | %.3f / %.3f | %.1f%% | %.1f%% | %.0f |%n", name(s), params[0], stat(t[0]), stat(t[1]),
-                stat(t[2]), onModel[0], onModel[1], free[0], free[1], free[2], free[3], free[6], 100 * free[1] / free[6],
-                budgeted[0], budgeted[1], 100 * budgeted[4], 100 * budgeted[5], budgeted[2]));
+                + " %.1f%% | %.3f, %.1f%% | %.3f / %.3f | %.1f%% | %.1f%% | %.1f%% | %.0f |%n", name(s), params[0],
+                stat(t[0]), stat(t[1]), stat(t[2]), onModel[0], onModel[1], free[0], free[1], free[2], free[3], free[6],
+                100 * free[7], free[8], 100 * free[9], budgeted[0], budgeted[1], 100 * budgeted[7], 100 * budgeted[4],
+                100 * budgeted[5], budgeted[2]));
     }
 
     /** The listener's default budget. */
@@ -251,7 +257,9 @@ final class PauseMemoryBench {
      * @return pause mean and max (s), snapshots read, dropped busy, pause total / wall time, the
      *     monitor's whole time on the training thread over wall time with the first snapshot's step
      *     excepted (what the budget governs: it excepts the first snapshot's one-time warm-up),
-     *     timed around the monitor by listeners before and after it, and the median step (s)
+     *     timed around the monitor by listeners before and after it, the median step (s), the
+     *     monitor's largest time in one step over that step with the first snapshot's step excepted,
+     *     and the first snapshot's step: the monitor's time in it (s) and over it
      */
     private double[] listener(MiniEncoder.Size s, double budget, boolean copies) throws Exception {
         SimpleMeterRegistry reg = new SimpleMeterRegistry();
@@ -268,7 +276,8 @@ final class PauseMemoryBench {
             double busy = reg.get("deadwatch.reads.skipped").tag("reason", "busy").counter().count();
             return new double[] {pause.mean(TimeUnit.SECONDS), pause.max(TimeUnit.SECONDS), reads[0], busy,
                     pause.totalTime(TimeUnit.SECONDS) / wall, clock.secondsExcept(INTERVAL) / wall,
-                    clock.medianStepSeconds()};
+                    clock.medianStepSeconds(), clock.worstShareExcept(INTERVAL), clock.secondsAt(INTERVAL),
+                    clock.shareOf(INTERVAL)};
         }
     }
 

@@ -40,4 +40,23 @@ class BenchMathTest {
         assertThat(BenchCommand.median(List.of(3.0, 1.0, 2.0))).isEqualTo(2.0);
         assertThat(BenchCommand.median(List.of(4.0, 1.0, 2.0, 3.0))).isEqualTo(2.5);
     }
+    @Test
+    void theMonitorsShareOfAStepIsItsTimeOverThatStepAndTheWorstLeavesOutTheStepAsked() {
+        MonitorClock c = new MonitorClock();
+        long ms = 1_000_000;
+        c.step(0, 2 * ms); // step 1: 2 ms of a 100 ms step
+        c.step(100 * ms, 30 * ms); // step 2: 30 of 200 (the first snapshot, say)
+        c.step(300 * ms, 5 * ms); // step 3: 5 of 50
+        c.step(350 * ms, 40 * ms); // step 4: the last, no end known
+        assertThat(c.shareOf(1)).isEqualTo(0.02, within(1e-12));
+        assertThat(c.shareOf(2)).isEqualTo(0.15, within(1e-12));
+        assertThat(c.shareOf(3)).isEqualTo(0.10, within(1e-12));
+        assertThat(c.shareOf(4)).isNaN();
+        assertThat(c.worstShareExcept(2)).isEqualTo(0.10, within(1e-12));
+        assertThat(c.worstShareExcept(3)).isEqualTo(0.15, within(1e-12));
+        assertThat(c.secondsAt(2)).isEqualTo(0.030, within(1e-12));
+        assertThat(c.secondsAt(5)).isNaN();
+        assertThat(c.secondsExcept(2)).isEqualTo(0.047, within(1e-12));
+        assertThat(c.medianStepSeconds()).isEqualTo(0.1, within(1e-12));
+    }
 }
