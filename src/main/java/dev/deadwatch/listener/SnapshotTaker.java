@@ -14,7 +14,6 @@ import dev.deadwatch.capture.ForwardTaps;
 import ai.djl.training.listener.TrainingListener.BatchData;
 import ai.djl.training.loss.Loss;
 import ai.djl.training.loss.SoftmaxCrossEntropyLoss;
-import ai.djl.util.Pair;
 import dev.deadwatch.capture.ModelProbe;
 import dev.deadwatch.capture.OutputMetric;
 import dev.deadwatch.capture.ParameterState;
@@ -236,7 +235,7 @@ final class SnapshotTaker implements AutoCloseable {
      * Copies every parameter for the replica or the reads on copies, in the model's own type and
      * in native memory (one copy of the model's parameters, freed as soon as the worker has loaded
      * them into the replica or read them), building the replica the first time. Whether they are
-     * finite is for the worker to check ({@link #firstNonFinite(StagedParameters)}).
+     * finite is for the worker to check ({@link #nonFiniteCopy}).
      *
      * @return the copies in {@code block.getParameters()} order
      */
