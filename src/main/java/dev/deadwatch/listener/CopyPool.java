@@ -105,6 +105,11 @@ final class CopyPool implements AutoCloseable {
         return false;
     }
 
+    /** @return whether a set was made yet (its layout is known) */
+    synchronized boolean madeAny() {
+        return !layout.isEmpty();
+    }
+
     /** @return how many spare sets are kept now */
     synchronized int spares() {
         return spare.size();

@@ -179,8 +179,8 @@ public final class DeadwatchListener extends TrainingListenerAdapter implements 
         metrics.snapshot();
         long at = step;
         boolean wait = finalRead || settings.waitForReads();
-        if (!wait && handover.full()) {
-            // the worker is still on an earlier snapshot with another waiting: not even copied
+        if (!wait && (handover.full() || !taker.roomForCopies())) {
+            // the worker is on an earlier snapshot with another waiting, or has no set of copies free: not copied
             handover.dropped();
             handover.pause(t0);
             return;

@@ -183,4 +183,36 @@ class CopyPoolTest {
             pool.giveBack(second);
         }
     }
+    /**
+     * On copies, once the first set exists, a snapshot has room only while a spare set is kept:
+     * the worker makes one before its read, or a read gives its set back; without one the
+     * listener drops the snapshot as busy rather than make a fresh set on the training thread.
+     */
+    @Test
+    void onCopiesASnapshotHasRoomOnlyWhileASpareSetIsKept() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            Block b = mlp(5);
+            b.initialize(m, DataType.FLOAT32, new Shape(2, 4));
+            ai.djl.ndarray.NDList probe = new ai.djl.ndarray.NDList(m.randomNormal(new Shape(2, 4)));
+            try (SnapshotTaker taker = new SnapshotTaker(DeadwatchListener.builder()
+                    .optProbe(probe, new ai.djl.ndarray.NDList(m.create(new float[] {0, 1}))).settings(), b,
+                    ai.djl.training.loss.Loss.softmaxCrossEntropyLoss())) {
+                assertThat(taker.observe(null, true)).as("the given probe").isTrue();
+                assertThat(taker.roomForCopies()).as("before the path is known").isTrue();
+                assertThat(taker.readsOnCopies()).isTrue();
+                assertThat(taker.roomForCopies()).as("before the first set: it is made").isTrue();
+                StagedParameters first = taker.copyParameters();
+                assertThat(taker.roomForCopies()).as("the only set is read").isFalse();
+                taker.beforeRead(); // the worker, before reading the first
+                assertThat(taker.roomForCopies()).isTrue();
+                StagedParameters second = taker.copyParameters();
+                assertThat(second.arrays().get(0)).isNotSameAs(first.arrays().get(0));
+                assertThat(taker.roomForCopies()).as("one set read, one waiting").isFalse();
+                taker.onCopies(first); // the worker reads the first
+                taker.release(first); // and gives its set back
+                assertThat(taker.roomForCopies()).isTrue();
+                taker.discard(second);
+            }
+        }
+    }
 }
