@@ -10,6 +10,7 @@ import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.util.Pair;
+import ai.djl.util.PairList;
 import dev.deadwatch.capture.GradMode;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -41,14 +42,15 @@ record StagedParameters(NDManager manager, List<NDArray> arrays, List<ByteBuffer
      * @return copies of its parameters, without autograd history
      */
     static StagedParameters of(Block block, NDManager parent) {
+        PairList<String, Parameter> params = block.getParameters(); // walked once: DJL builds every name anew
         List<Layout> layout = new ArrayList<>();
-        for (Pair<String, Parameter> p : block.getParameters()) {
+        for (Pair<String, Parameter> p : params) {
             NDArray a = p.getValue().getArray();
             layout.add(new Layout(a.getShape(), a.getDataType()));
         }
         StagedParameters made = allocate(layout, parent, false); // every byte written below
         try {
-            if (!made.refill(block)) {
+            if (!made.refill(params)) {
                 throw new IllegalStateException("the model's parameters changed while they were copied");
             }
         } catch (RuntimeException e) {
@@ -112,7 +114,10 @@ record StagedParameters(NDManager manager, List<NDArray> arrays, List<ByteBuffer
      * @return whether every array was refilled; otherwise some may hold new values, some old ones
      */
     boolean refill(Block block) {
-        var params = block.getParameters();
+        return refill(block.getParameters());
+    }
+
+    private boolean refill(PairList<String, Parameter> params) {
         if (params.size() != arrays.size()) {
             return false;
         }

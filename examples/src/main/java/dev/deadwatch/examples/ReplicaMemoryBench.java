@@ -6,8 +6,10 @@ import static dev.deadwatch.examples.PauseMemoryBench.MINILM;
 import ai.djl.Model;
 import ai.djl.ndarray.NDManager;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.stream.Collectors;
 
 /**
  * The memory table of {@code bench --only pauses}: peak RSS of a training with the monitor, on a
@@ -56,7 +58,7 @@ final class ReplicaMemoryBench {
             memory(md, s);
         }
         // one run each way scatters by about ±0.05 GB: the goal is judged on the median of paired runs
-        List<Double> ratios = new java.util.ArrayList<>(List.of(glibcRatio));
+        List<Double> ratios = new ArrayList<>(List.of(glibcRatio));
         for (int i = 1; i < PAIRS; i++) {
             Child without = child(MINILM, Arm.NONE);
             Child with = child(MINILM, Arm.REPLICA);
@@ -66,7 +68,7 @@ final class ReplicaMemoryBench {
         md.append(String.format(Locale.ROOT, "%nMiniLM-size, glibc: peak RSS with the float64 replica over peak RSS"
                 + " without the monitor in %d paired runs (the table's first, then training alone and with the replica"
                 + " by turns, each in a JVM of its own): %s; median **%.2f**.%n", PAIRS, ratios.stream()
-                .map(r -> String.format(Locale.ROOT, "%.2f", r)).collect(java.util.stream.Collectors.joining(", ")),
+                .map(r -> String.format(Locale.ROOT, "%.2f", r)).collect(Collectors.joining(", ")),
                 glibcMedianRatio));
     }
 
